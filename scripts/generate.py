@@ -1,0 +1,32 @@
+"""Rule generate: one teacher, one shard; resumes from its progress file after a kill."""
+
+from pathlib import Path
+
+from compress_distill.engines import make_engine
+from compress_distill.generation import generate_shard
+from compress_distill.io import read_jsonl
+from compress_distill.logs import log_to
+
+
+def main(smk) -> None:
+    teacher = smk.params.teacher
+    with log_to(smk.log[0]):
+        stats = generate_shard(
+            problems=read_jsonl(smk.input.problems),
+            make_engine=lambda: make_engine(
+                teacher["engine"], teacher.get("model"), teacher["engine_args"]
+            ),
+            teacher_name=smk.wildcards.teacher,
+            teacher=teacher,
+            prompt_template=Path(smk.input.prompt).read_text(encoding="utf-8"),
+            shard=int(smk.wildcards.shard),
+            out_path=smk.output[0],
+            progress_dir=smk.params.progress_dir,
+            problems_source=smk.input.problems,
+        )
+        print(stats)
+
+
+# vLLM starts worker processes that re-import this file: the guard keeps them from rerunning it.
+if __name__ == "__main__":
+    main(snakemake)

@@ -1,0 +1,20 @@
+"""Rule verify: extract each completion's final answer, check it with Math-Verify, keep the correct."""
+
+from compress_distill.logs import log_to
+from compress_distill.verify import verify_shard
+
+
+def main(smk) -> None:
+    with log_to(smk.log[0]):
+        counts = verify_shard(
+            smk.input[0],
+            smk.output.checked,
+            smk.output.verified,
+            workers=smk.threads,
+            timeout_s=smk.params.timeout_s,
+        )
+        print(counts)
+
+
+if __name__ == "__main__":
+    main(snakemake)

@@ -1,0 +1,94 @@
+"""Config validation: a JSON schema for shape, then cross-references between named entries.
+
+Every problem is reported as one message that names the config key path, e.g.
+`config key 'teachers.verbose.samples': 'two' is not of type 'integer'`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message names the offending key path."""
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(part) for part in path) or "<top level>"
+
+
+def _with_defaults(validator_class: type) -> type:
+    """A validator that also fills in schema defaults, so rules never guess a missing value."""
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator: Any, props: dict, instance: Any, schema: dict) -> Iterator[Any]:
+        if isinstance(instance, dict):
+            for name, subschema in props.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from check_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(known))
+        unknown = ", ".join(repr(k) for k in extra)
+        where = _key([*error.absolute_path, extra[0]]) if len(extra) == 1 else _key(error.path)
+        return f"config key '{where}': unknown key {unknown} (known keys: {', '.join(known)})"
+    return f"config key '{_key(error.absolute_path)}': {error.message}"
+
+
+def load_schema(schema_path: str | Path) -> dict[str, Any]:
+    return yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+
+
+def validate_config(
+    config: dict[str, Any], schema_path: str | Path, basedir: str | Path = "."
+) -> dict[str, Any]:
+    """Return a validated copy of `config` with defaults filled in, or raise one ConfigError."""
+    config = copy.deepcopy(config)
+    validator = _Validator(load_schema(schema_path))
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.path), list(e.path)))
+    if errors:
+        raise ConfigError(_describe(errors[0]))
+    _check_references(config)
+    _check_files(config, Path(basedir))
+    return config
+
+
+def _check_references(config: dict[str, Any]) -> None:
+    """Each reference to a named entry must name one that exists."""
+    problemsets = config.get("problemsets", {})
+    for name, teacher in config.get("teachers", {}).items():
+        if teacher["problemset"] not in problemsets:
+            raise ConfigError(
+                f"config key 'teachers.{name}.problemset': undefined problem set "
+                f"{teacher['problemset']!r} (defined: {', '.join(sorted(problemsets)) or 'none'})"
+            )
+
+
+def _check_files(config: dict[str, Any], basedir: Path) -> None:
+    for name, teacher in config.get("teachers", {}).items():
+        if not (basedir / teacher["prompt"]).is_file():
+            raise ConfigError(
+                f"config key 'teachers.{name}.prompt': file {teacher['prompt']!r} not found "
+                f"(paths are relative to {basedir})"
+            )
+    for name, problemset in config.get("problemsets", {}).items():
+        if problemset["kind"] == "jsonl" and not (basedir / problemset["path"]).is_file():
+            raise ConfigError(
+                f"config key 'problemsets.{name}.path': file {problemset['path']!r} not found "
+                f"(paths are relative to {basedir})"
+            )

@@ -1,0 +1,118 @@
+"""Sharded, resumable generation of teacher traces.
+
+Each finished batch is appended to a progress file that Snakemake does not own. A job killed in the
+middle (even by SIGKILL) reruns from there: nothing lost, nothing duplicated, and since rows are
+written in problem order at the end, a deterministic engine gives a byte-identical shard.
+The progress file's name carries a hash of everything the rows depend on, so a changed config never
+resumes from stale rows.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from compress_distill.engines import Engine, Request, SamplingSettings
+from compress_distill.engines.base import Messages
+from compress_distill.io import AppendLog, InputError, stable_hash, write_jsonl
+
+
+def shard_slice(count: int, shards: int, shard: int) -> slice:
+    """Contiguous, near-equal blocks: shard i of n gets items [i*count//n, (i+1)*count//n)."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} out of range for {shards} shards")
+    return slice(shard * count // shards, (shard + 1) * count // shards)
+
+
+def build_messages(question: str, template: str, system_prompt: str | None = None) -> Messages:
+    # str.replace, not str.format: prompts are full of LaTeX braces such as \boxed{}.
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return [*messages, {"role": "user", "content": template.replace("{question}", question)}]
+
+
+def _check_unique_ids(problems: Sequence[dict[str, Any]], source: str) -> None:
+    seen: set[str] = set()
+    for problem in problems:
+        if problem["id"] in seen:
+            raise InputError(f"{source}: duplicate problem id {problem['id']!r}")
+        seen.add(problem["id"])
+
+
+def generate_shard(
+    problems: Sequence[dict[str, Any]],
+    make_engine: Callable[[], Engine],
+    teacher_name: str,
+    teacher: dict[str, Any],
+    prompt_template: str,
+    shard: int,
+    out_path: str | Path,
+    progress_dir: str | Path,
+    problems_source: str = "problems",
+) -> dict[str, int]:
+    """Generate `teacher['samples']` completions for each problem of one shard; write them to out_path.
+
+    `make_engine` is called only if something is left to generate, so a finished shard whose output
+    was lost is rewritten from its progress file without starting a model.
+    """
+    _check_unique_ids(problems, problems_source)
+    mine = list(problems[shard_slice(len(problems), teacher["shards"], shard)])
+    samples = teacher["samples"]
+    sampling = SamplingSettings.from_config(teacher["sampling"])
+    todo = [(problem, index) for problem in mine for index in range(samples)]
+
+    # Only what changes the rows keys the progress file: a new batch size still resumes.
+    row_settings = {k: v for k, v in teacher.items() if k not in ("batch_size", "resources", "shards")}
+    key = stable_hash({"teacher": row_settings, "prompt": prompt_template, "problems": mine})
+    progress_dir = Path(progress_dir)
+    progress_path = progress_dir / f"{shard:03d}.{key}.jsonl"
+    for stale in progress_dir.glob(f"{shard:03d}.*.jsonl"):
+        if stale != progress_path:
+            stale.unlink()
+
+    with AppendLog(progress_path) as progress:
+        done = {(row["problem_id"], row["sample_index"]): row for row in progress.records()}
+        pending = [(p, i) for p, i in todo if (p["id"], i) not in done]
+        resumed = len(todo) - len(pending)
+        if resumed:
+            print(f"resuming: {resumed} of {len(todo)} samples already done", file=sys.stderr)
+        if pending:
+            with make_engine() as engine:
+                info = engine.info()
+                bar = tqdm(total=len(pending), desc=f"{teacher_name} shard {shard}", unit="sample")
+                for start in range(0, len(pending), teacher["batch_size"]):
+                    batch = pending[start : start + teacher["batch_size"]]
+                    requests = [
+                        Request(
+                            build_messages(p["question"], prompt_template, teacher.get("system_prompt")),
+                            context=p,
+                            sample_index=i,
+                        )
+                        for p, i in batch
+                    ]
+                    completions = engine.generate(requests, sampling)
+                    rows = [
+                        {
+                            "problem_id": p["id"],
+                            "sample_index": i,
+                            "question": p["question"],
+                            "gold": p["answer"],
+                            "completion": c.text,
+                            "output_tokens": c.output_tokens,
+                            "finish_reason": c.finish_reason,
+                            "teacher": teacher_name,
+                            **info,
+                            "sampling": sampling.as_dict(),
+                        }
+                        for (p, i), c in zip(batch, completions, strict=True)
+                    ]
+                    progress.append(rows)
+                    done.update(((r["problem_id"], r["sample_index"]), r) for r in rows)
+                    bar.update(len(batch))
+                bar.close()
+    write_jsonl(out_path, (done[(p["id"], i)] for p, i in todo))
+    progress_path.unlink()
+    return {"samples": len(todo), "resumed": resumed, "generated": len(pending)}

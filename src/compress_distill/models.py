@@ -1,0 +1,118 @@
+"""Tiny local models: a character-level tokenizer and a randomly initialised Llama.
+
+No model hub is needed: tests and the demo's students are built from scratch here, saved as ordinary
+Hugging Face folders (safetensors + tokenizer + generation config) that transformers and vLLM load.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+from transformers import PreTrainedTokenizerFast
+
+PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
+ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
+SPECIAL_TOKENS = (PAD, BOS, EOS, UNK, *ROLE_TOKENS)
+
+# Printable ASCII (letters, digits, punctuation incl. \ { }, space) plus newline; tab and other
+# whitespace map to <unk>, which is fine for math traces.
+DEFAULT_ALPHABET = string.ascii_letters + string.digits + string.punctuation + " \n"
+
+# Each turn: role marker, content, end of turn. The assistant turn ends with EOS so that a model
+# trained on these turns stops on its own at generation time.
+CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% for message in messages %}"
+    "{{ '<|' + message['role'] + '|>' + message['content'] + eos_token }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
+)
+
+
+def build_char_tokenizer(
+    alphabet: str = DEFAULT_ALPHABET, out_dir: str | Path | None = None
+) -> PreTrainedTokenizerFast:
+    """A character-level tokenizer: one token per character of `alphabet`, others -> <unk>.
+
+    Special tokens come first (ids 0..6: pad, bos, eos, unk, system, user, assistant). No post-processor:
+    encoding adds no BOS/EOS, the chat template writes them, so nothing is doubled.
+    Saved with save_pretrained when `out_dir` is given.
+    """
+    from tokenizers import Tokenizer, decoders, models
+
+    chars = list(dict.fromkeys(alphabet))  # unique, order kept: ids are stable for one alphabet
+    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS)}
+    for ch in chars:
+        if ch in vocab:
+            continue
+        vocab[ch] = len(vocab)
+    # BPE without merges over the whole string (no pre-tokenizer) splits into single characters and
+    # keeps spaces and newlines as ordinary tokens; Fuse joins them back without separators.
+    core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=UNK, fuse_unk=False))
+    core.add_special_tokens(list(SPECIAL_TOKENS))
+    core.decoder = decoders.Fuse()
+
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token=PAD,
+        bos_token=BOS,
+        eos_token=EOS,
+        unk_token=UNK,
+        additional_special_tokens=list(ROLE_TOKENS),
+        padding_side="left",  # generation pads on the left; training code may override
+        clean_up_tokenization_spaces=False,
+        model_max_length=1_000_000,
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    if out_dir is not None:
+        tokenizer.save_pretrained(str(out_dir))
+    return tokenizer
+
+
+def build_tiny_llama(
+    out_dir: str | Path,
+    tokenizer: PreTrainedTokenizerFast,
+    hidden_size: int = 128,
+    num_layers: int = 4,
+    num_heads: int = 4,
+    intermediate_size: int | None = None,
+    max_position_embeddings: int = 2048,
+    seed: int = 0,
+) -> Path:
+    """Save a randomly initialised LlamaForCausalLM (same seed -> same weights) with its tokenizer.
+
+    The folder holds config.json, model.safetensors, generation_config.json (eos/pad/bos ids) and the
+    tokenizer files, so transformers' from_pretrained and vLLM's LLM(model=folder) both load it.
+    """
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size or 4 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_heads,
+        max_position_embeddings=max_position_embeddings,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+        dtype="float32",
+    )
+    # Seed a private generator state: weights depend on `seed` only, not on earlier RNG use.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model.save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    return out
