@@ -5,7 +5,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The demo config is the default. A --configfile replaces it instead of being merged into it, so
+# configs/paper.yaml never inherits the demo's teachers.
+if not workflow.overwrite_configfiles:
+
+    configfile: f"{workflow.basedir}/config.yaml"
 
 
 include: "rules/common.smk"

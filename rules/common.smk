@@ -9,7 +9,9 @@ from compress_distill.config import ConfigError, validate_config
 try:
     config.update(
         validate_config(
-            config, Path(workflow.basedir) / "schemas/config.schema.yaml", workflow.basedir
+            config,
+            Path(workflow.basedir) / "schemas/config.schema.yaml",
+            workflow.basedir,
         )
     )
 except ConfigError as err:
@@ -55,10 +57,13 @@ def checked_shards(wildcards):
 
 
 def all_targets():
-    targets = expand(f"{RESULTS}/problems/{{problemset}}.jsonl", problemset=config["problemsets"])
+    targets = expand(
+        f"{RESULTS}/problems/{{problemset}}.jsonl", problemset=config["problemsets"]
+    )
     for teacher in config["teachers"]:
         targets.append(f"{RESULTS}/traces/{teacher}/stats.json")
         targets += expand(
-            f"{RESULTS}/traces/{teacher}/verified/{{shard}}.jsonl", shard=shard_ids(teacher)
+            f"{RESULTS}/traces/{teacher}/verified/{{shard}}.jsonl",
+            shard=shard_ids(teacher),
         )
     return targets

@@ -8,10 +8,12 @@ rule problemset:
         ),
     output:
         f"{RESULTS}/problems/{{problemset}}.jsonl",
+    log:
+        f"{LOGS}/problemset/{{problemset}}.log",
+    conda:
+        "../envs/data.yaml"
     params:
         spec=lambda w: config["problemsets"][w.problemset],
         basedir=workflow.basedir,
-    log:
-        f"{LOGS}/problemset/{{problemset}}.log",
     script:
         "../scripts/make_problems.py"

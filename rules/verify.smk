@@ -4,11 +4,13 @@ rule verify:
     output:
         checked=f"{RESULTS}/traces/{{teacher}}/checked/{{shard}}.jsonl",
         verified=f"{RESULTS}/traces/{{teacher}}/verified/{{shard}}.jsonl",
-    params:
-        timeout_s=config["verification"]["timeout_s"],
-    threads: config["verification"]["workers"]
     log:
         f"{LOGS}/verify/{{teacher}}/{{shard}}.log",
+    conda:
+        "../envs/data.yaml"
+    threads: config["verification"]["workers"]
+    params:
+        timeout_s=config["verification"]["timeout_s"],
     script:
         "../scripts/verify.py"
 
@@ -20,5 +22,7 @@ rule teacher_stats:
         f"{RESULTS}/traces/{{teacher}}/stats.json",
     log:
         f"{LOGS}/teacher_stats/{{teacher}}.log",
+    conda:
+        "../envs/data.yaml"
     script:
         "../scripts/teacher_stats.py"

@@ -1,0 +1,84 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compress_distill.config import ConfigError, validate_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "schemas/config.schema.yaml"
+
+
+def _load(name):
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+def _validate(config):
+    return validate_config(config, SCHEMA, ROOT)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "configs/tiny.yaml"])
+def test_shipped_configs_are_valid(name):
+    config = _validate(_load(name))
+    teacher = next(iter(config["teachers"].values()))
+    assert teacher["sampling"]["max_tokens"] > 0  # defaults filled in
+    assert teacher["resources"]["gpus"] == 0
+
+
+def test_validation_does_not_modify_its_input():
+    config = _load("configs/tiny.yaml")
+    before = copy.deepcopy(config)
+    _validate(config)
+    assert config == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c.update(teachres={}), "config key 'teachres': unknown key"),
+        (
+            lambda c: c["teachers"]["verbose"].update(shard=2),
+            "config key 'teachers.verbose.shard': unknown key 'shard'",
+        ),
+        (
+            lambda c: c["teachers"]["verbose"].update(samples="two"),
+            "config key 'teachers.verbose.samples': 'two' is not of type 'integer'",
+        ),
+        (
+            lambda c: c["teachers"]["verbose"].update(engine="gpt"),
+            "config key 'teachers.verbose.engine'",
+        ),
+        (
+            lambda c: c["teachers"]["verbose"].update(problemset="nope"),
+            "config key 'teachers.verbose.problemset': undefined problem set 'nope'",
+        ),
+        (
+            lambda c: c["teachers"]["verbose"]["sampling"].update(temprature=1),
+            "config key 'teachers.verbose.sampling.temprature': unknown key",
+        ),
+        (
+            lambda c: c["problemsets"]["arith_train"].pop("size"),
+            "config key 'problemsets.arith_train': 'size' is a required property",
+        ),
+        (
+            lambda c: c["teachers"]["verbose"].update(prompt="prompts/missing.txt"),
+            "config key 'teachers.verbose.prompt': file 'prompts/missing.txt' not found",
+        ),
+        (
+            lambda c: c["problemsets"].update(gsm={"kind": "jsonl", "path": "nope.jsonl"}),
+            "config key 'problemsets.gsm.path': file 'nope.jsonl' not found",
+        ),
+        (
+            lambda c: c["teachers"].update({"a/b": c["teachers"]["verbose"]}),
+            "config key 'teachers'",
+        ),
+    ],
+)
+def test_bad_config_names_the_key(edit, message):
+    config = _load("configs/tiny.yaml")
+    config["teachers"]["verbose"].setdefault("sampling", {})
+    edit(config)
+    with pytest.raises(ConfigError) as info:
+        _validate(config)
+    assert message in str(info.value)
