@@ -1,4 +1,4 @@
-"""Rule verify: extract each completion's final answer, check it with Math-Verify, keep the correct."""
+"""Rule verify: extract each final answer, check it with Math-Verify, keep the correct traces."""
 
 from compress_distill.logs import log_to
 from compress_distill.verify import verify_shard

@@ -40,9 +40,10 @@ class Verdict(enum.StrEnum):
 # --- extraction ---------------------------------------------------------------------------------
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_ANSWER_IS_RE = re.compile(r"the\s+(?:final\s+)?answer\s+is\s*:?[ \t]*(.*)", re.IGNORECASE)
-_HASHES_RE = re.compile(r"^[ \t]*####[ \t]*(.*)$", re.MULTILINE)
-_FINAL_ANSWER_RE = re.compile(r"final\s+answer[*\s]*:[ \t]*(.*)", re.IGNORECASE)
+# Anchors of the fallback phrases; the answer is the rest of the line after the anchor.
+_ANSWER_IS_RE = re.compile(r"the\s+(?:final\s+)?answer\s+is\s*:?", re.IGNORECASE)
+_HASHES_RE = re.compile(r"^[ \t]*####", re.MULTILINE)
+_FINAL_ANSWER_RE = re.compile(r"final\s+answer[*\s]*:", re.IGNORECASE)
 # A sentence ends at a full stop and whitespace ("18. I hope it is correct"); "3.5" does not.
 _SENTENCE_END_RE = re.compile(r"\.\s")
 
@@ -85,8 +86,10 @@ def _last_boxed(text: str) -> str | None:
 
 def _last_phrase(pattern: re.Pattern[str], text: str) -> str | None:
     for match in reversed(list(pattern.finditer(text))):
-        value = _clean(_SENTENCE_END_RE.split(match.group(1).strip(), maxsplit=1)[0])
-        if value:
+        line = text[match.end() :].lstrip().split("\n", 1)[0]
+        value = _clean(_SENTENCE_END_RE.split(line, maxsplit=1)[0])
+        # A box here is an unclosed one (`_last_boxed` found no complete box): no answer.
+        if value and not _BOX_RE.search(value):
             return value
     return None
 

@@ -53,7 +53,7 @@ def generate_shard(
     progress_dir: str | Path,
     problems_source: str = "problems",
 ) -> dict[str, int]:
-    """Generate `teacher['samples']` completions for each problem of one shard; write them to out_path.
+    """Generate `teacher['samples']` completions per problem of one shard; write them to out_path.
 
     `make_engine` is called only if something is left to generate, so a finished shard whose output
     was lost is rewritten from its progress file without starting a model.
@@ -65,7 +65,9 @@ def generate_shard(
     todo = [(problem, index) for problem in mine for index in range(samples)]
 
     # Only what changes the rows keys the progress file: a new batch size still resumes.
-    row_settings = {k: v for k, v in teacher.items() if k not in ("batch_size", "resources", "shards")}
+    row_settings = {
+        k: v for k, v in teacher.items() if k not in ("batch_size", "resources", "shards")
+    }
     key = stable_hash({"teacher": row_settings, "prompt": prompt_template, "problems": mine})
     progress_dir = Path(progress_dir)
     progress_path = progress_dir / f"{shard:03d}.{key}.jsonl"
@@ -87,7 +89,9 @@ def generate_shard(
                     batch = pending[start : start + teacher["batch_size"]]
                     requests = [
                         Request(
-                            build_messages(p["question"], prompt_template, teacher.get("system_prompt")),
+                            build_messages(
+                                p["question"], prompt_template, teacher.get("system_prompt")
+                            ),
                             context=p,
                             sample_index=i,
                         )

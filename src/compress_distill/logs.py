@@ -1,4 +1,4 @@
-"""Per-rule logs: everything a job prints, its own output, tqdm bars and engine workers', goes to its log."""
+"""Per-rule logs: all a job prints (its own output, tqdm bars, engine workers) goes to its log."""
 
 from __future__ import annotations
 

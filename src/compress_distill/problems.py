@@ -76,7 +76,9 @@ def _collect(
             record, where, f"{id_prefix}-{index:05d}", answer_format=answer_format, **fields
         )
         if problem["id"] in seen:
-            raise InputError(f"{where}: duplicate id {problem['id']!r} (first at {seen[problem['id']]})")
+            raise InputError(
+                f"{where}: duplicate id {problem['id']!r} (first at {seen[problem['id']]})"
+            )
         seen[problem["id"]] = where
         problems.append(problem)
     return problems

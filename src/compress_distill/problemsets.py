@@ -1,4 +1,4 @@
-"""A problem set from its config entry: the built-in synthetic task, a local JSONL file or an HF dataset."""
+"""A problem set from its config entry: the synthetic task, a local JSONL file or an HF dataset."""
 
 from __future__ import annotations
 

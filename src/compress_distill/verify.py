@@ -34,7 +34,9 @@ def verify_rows(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     for index, row in enumerate(rows):
-        require_fields(row, ("gold", "completion"), f"row {index} (problem {row.get('problem_id')})")
+        require_fields(
+            row, ("gold", "completion"), f"row {index} (problem {row.get('problem_id')})"
+        )
     extracted = [extract_answer(row["completion"]) for row in rows]
     verdicts: list[Verdict] = [Verdict.NO_ANSWER] * len(rows)
     # Only rows with an answer go to Math-Verify; "no answer" needs no checking.

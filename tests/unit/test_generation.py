@@ -42,7 +42,9 @@ def test_rows_carry_engine_and_sampling(tmp_path):
     out, stats = _run(tmp_path, shard=1)
     rows = read_jsonl(out)
     ids = [p["id"] for p in PROBLEMS[shard_slice(40, 3, 1)]]
-    assert [(r["problem_id"], r["sample_index"]) for r in rows] == [(i, s) for i in ids for s in (0, 1)]
+    assert [(r["problem_id"], r["sample_index"]) for r in rows] == [
+        (i, s) for i in ids for s in (0, 1)
+    ]
     assert stats == {"samples": len(rows), "resumed": 0, "generated": len(rows)}
     row = rows[0]
     assert row["engine"] == "scripted" and row["engine_version"] and row["model"] == "scripted"
@@ -88,7 +90,7 @@ def test_resume_after_crash_is_byte_identical(tmp_path):
 def test_changed_settings_do_not_resume_stale_rows(tmp_path):
     _run(tmp_path)
     other = TEACHER | {"engine_args": {"style": "concise", "seed": 1}}
-    out, stats = _run(tmp_path, teacher=other)
+    _, stats = _run(tmp_path, teacher=other)
     assert stats["resumed"] == 0
 
 

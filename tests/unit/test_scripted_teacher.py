@@ -37,7 +37,8 @@ def test_slips_make_real_mistakes_and_double_checks_catch_some():
     wrong = {}
     for style in ("verbose", "concise"):
         completions = _generate(style, error_rate=0.15)
-        wrong[style] = sum(_boxed(c.text) != p["answer"] for c, p in zip(completions, PROBLEMS))
+        pairs = zip(completions, PROBLEMS, strict=True)
+        wrong[style] = sum(_boxed(c.text) != p["answer"] for c, p in pairs)
     assert wrong["concise"] > 0
     assert wrong["verbose"] < wrong["concise"]  # the verbose teacher re-verifies more often
 

@@ -9,7 +9,9 @@ from compress_distill.engines.base import Completion, Engine, Request, SamplingS
 ENGINES = ("scripted", "vllm", "openai", "transformers")
 
 
-def make_engine(engine: str, model: str | None, engine_args: dict[str, Any] | None = None) -> Engine:
+def make_engine(
+    engine: str, model: str | None, engine_args: dict[str, Any] | None = None
+) -> Engine:
     """Build the named engine. Imports are lazy: vLLM and torch load only where they are used."""
     args = dict(engine_args or {})
     if engine == "scripted":

@@ -1,4 +1,4 @@
-"""One interface for every generation engine: teachers, LLM compressors and evaluation use it alike."""
+"""One interface for every generation engine: teachers, LLM compressors and evaluation."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""The demo's scripted teacher: writes reasoning-model-style traces for the built-in arithmetic task.
+"""The demo's scripted teacher: reasoning-model-style traces for the built-in arithmetic task.
 
 It is a stand-in for a large reasoning model, not a model: it reads the problem's structure from the
 request context and writes a trace the way reasoning models do (restating the problem, digit-level
 column arithmetic with carries and borrows, "wait, let me double-check" re-verification, a final
-\\boxed{} answer). It slips at a configurable rate; a slip it double-checks is caught and redone, one it
-does not check survives into a wrong final answer, so verification has real mistakes to filter.
+\\boxed{} answer). It slips at a configurable rate; a slip it double-checks is caught and redone,
+one it does not check survives into a wrong final answer, so verification has real mistakes to filter.
 Every trace is a pure function of (seed, problem id, sample index): batching never changes it.
 """
 
@@ -18,7 +18,6 @@ from typing import Any
 
 from compress_distill import __version__
 from compress_distill.engines.base import Completion, Engine, Request, SamplingSettings
-from compress_distill.tasks.arithmetic import apply
 
 _PLACES = ("ones", "tens", "hundreds", "thousands", "ten-thousands", "hundred-thousands")
 _SYMBOL = {"+": "+", "-": "-", "*": "×"}
@@ -73,7 +72,8 @@ def column_steps(a: int, op: str, b: int, slip_at: int | None, slip: int) -> tup
             value = max(value, 0)
             extra = f" + {carry}" if carry else ""
             lines.append(
-                f"{_place(i)}: {digit} × {b}{extra} = {value}, write {value % 10}, carry {value // 10}."
+                f"{_place(i)}: {digit} × {b}{extra} = {value}, "
+                f"write {value % 10}, carry {value // 10}."
             )
             out.append(value % 10)
             carry = value // 10
@@ -91,7 +91,9 @@ def column_steps(a: int, op: str, b: int, slip_at: int | None, slip: int) -> tup
             value = max(x + y + carry + delta, 0)
             extra = f" + {carry} carried" if carry else ""
             carry_note = f", carry {value // 10}" if value >= 10 else ""
-            lines.append(f"{_place(i)}: {x} + {y}{extra} = {value}, write {value % 10}{carry_note}.")
+            lines.append(
+                f"{_place(i)}: {x} + {y}{extra} = {value}, write {value % 10}{carry_note}."
+            )
             out.append(value % 10)
             carry = value // 10
         else:
@@ -206,7 +208,9 @@ class ScriptedEngine(Engine):
                     f"the scripted teacher only solves the built-in arithmetic task; problem "
                     f"{problem.get('id', '?')!r} has no 'start'/'steps' structure"
                 )
-            rng = random.Random(f"{self.seed}:{sampling.seed}:{problem['id']}:{request.sample_index}")
+            rng = random.Random(
+                f"{self.seed}:{sampling.seed}:{problem['id']}:{request.sample_index}"
+            )
             text = self.teacher.trace(problem, rng)
             words = text.split()
             finish = "stop"

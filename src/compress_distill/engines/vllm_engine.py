@@ -178,5 +178,7 @@ def _load_template(chat_template: str | None) -> str | None:
 def _lora_rank(lora_path: str) -> int:
     """Smallest vLLM max_lora_rank that holds the adapter's rank (read from adapter_config.json)."""
     config = Path(lora_path) / "adapter_config.json"
-    rank = int(json.loads(config.read_text(encoding="utf-8")).get("r", 16)) if config.is_file() else 16
+    rank = (
+        int(json.loads(config.read_text(encoding="utf-8")).get("r", 16)) if config.is_file() else 16
+    )
     return next((r for r in _LORA_RANKS if r >= rank), rank)

@@ -116,9 +116,7 @@ def make_problems(spec: ArithmeticSpec, split: str, size: int, seed: int) -> lis
             continue
         seen.add(expression)
         form = spec.form if spec.form != "mixed" else rng.choice(("word", "bare"))
-        question = (
-            _word_question(rng, start, steps) if form == "word" else f"Compute {expression}."
-        )
+        question = _word_question(rng, start, steps) if form == "word" else f"Compute {expression}."
         value = start
         for op, operand in steps:
             value = apply(value, op, operand)

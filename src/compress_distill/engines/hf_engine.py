@@ -1,0 +1,165 @@
+"""transformers engine: batched model.generate, for small models and machines without vLLM."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from compress_distill.engines.base import Completion, Engine, Request, SamplingSettings
+
+
+class TransformersEngine(Engine):
+    """Batched generation with left padding and the model's chat template.
+
+    Greedy when temperature == 0, otherwise sampling. Seeding: each batch reseeds torch from
+    (engine seed, sampling.seed, index of the batch's first request), so a run is reproducible for the
+    same requests and batch_size (but, unlike vLLM on GPUs, samples depend on the batching).
+    """
+
+    name: ClassVar[str] = "transformers"
+
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 16,
+        seed: int = 0,
+        trust_remote_code: bool = False,
+    ) -> None:
+        import torch
+        import transformers
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.model = model
+        self.batch_size = max(1, int(batch_size))
+        self.seed = seed
+        self._version = transformers.__version__
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        torch_dtype = _resolve_dtype(dtype, self.device)
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+        self.tokenizer.padding_side = "left"  # decoder-only: generated tokens follow the prompt
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._model = AutoModelForCausalLM.from_pretrained(
+            model, dtype=torch_dtype, trust_remote_code=trust_remote_code
+        ).to(self.device)
+        self._model.eval()
+        self._eos_ids = _eos_ids(self._model.generation_config.eos_token_id, self.tokenizer)
+
+    def generate(self, requests: Sequence[Request], sampling: SamplingSettings) -> list[Completion]:
+        import torch
+        from tqdm.auto import tqdm
+
+        texts = [
+            self.tokenizer.apply_chat_template(
+                list(req.messages), tokenize=False, add_generation_prompt=True
+            )
+            for req in requests
+        ]
+        completions: list[Completion] = []
+        starts = range(0, len(texts), self.batch_size)
+        for start in tqdm(starts, desc="generate", unit="batch", file=sys.stderr, leave=False):
+            seed = (self.seed * 1_000_003 + sampling.seed) * 1_000_003 + start
+            torch.manual_seed(seed % (1 << 63))
+            completions.extend(
+                self._generate_batch(texts[start : start + self.batch_size], sampling)
+            )
+        return completions
+
+    def _generate_batch(self, texts: list[str], sampling: SamplingSettings) -> list[Completion]:
+        import torch
+
+        # The chat template writes any BOS itself: no special tokens added here.
+        batch = self.tokenizer(
+            texts, return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(self.device)
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": sampling.max_tokens,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "eos_token_id": self._eos_ids,
+        }
+        if sampling.temperature > 0:
+            kwargs |= {
+                "do_sample": True,
+                "temperature": sampling.temperature,
+                "top_p": sampling.top_p,
+                "top_k": sampling.top_k if sampling.top_k > 0 else None,
+            }
+        else:
+            # Greedy; unset the sampling fields so a model's generation_config cannot turn it back on.
+            kwargs |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        if sampling.stop:
+            # Stops generation early for each sequence; the text is still cut below because
+            # the match may end inside a token and trailing tokens of other rows are padding.
+            kwargs |= {"stop_strings": list(sampling.stop), "tokenizer": self.tokenizer}
+        with torch.inference_mode():
+            output = self._model.generate(**batch, **kwargs)
+        new_tokens = output[:, batch["input_ids"].shape[1] :].tolist()
+        return [self._completion(row, sampling) for row in new_tokens]
+
+    def _completion(self, tokens: list[int], sampling: SamplingSettings) -> Completion:
+        # Rows that finished early are padded to the batch length: keep the tokens up to EOS.
+        end = next((i for i, tok in enumerate(tokens) if tok in self._eos_ids), None)
+        kept = tokens if end is None else tokens[:end]
+        text = self.tokenizer.decode(kept, skip_special_tokens=True)
+        cut = _cut_at_stop(text, sampling.stop)
+        if cut is not None:
+            # As in vLLM: the text ends before the stop string, the token count runs up to the token
+            # that completed it (smallest prefix whose text contains a stop string).
+            return Completion(cut, self._tokens_to_stop(kept, sampling.stop), "stop")
+        if end is not None:
+            return Completion(text, end + 1, "stop")  # EOS counts as generated, as in vLLM
+        finish = "length" if len(kept) >= sampling.max_tokens else "stop"
+        return Completion(text, len(kept), finish)
+
+    def _tokens_to_stop(self, tokens: list[int], stop: Sequence[str]) -> int:
+        lo, hi = 1, len(tokens)  # "contains a stop string" is monotone in the prefix length
+        while lo < hi:
+            mid = (lo + hi) // 2
+            text = self.tokenizer.decode(tokens[:mid], skip_special_tokens=True)
+            if _cut_at_stop(text, stop) is None:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def info(self) -> dict[str, str]:
+        return {"engine": self.name, "model": self.model, "engine_version": self._version}
+
+    def close(self) -> None:
+        import gc
+
+        import torch
+
+        self._model = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _resolve_dtype(dtype: str, device: Any) -> Any:
+    """'auto': bf16 on GPUs that support it, else the checkpoint's dtype; or a torch dtype name."""
+    import torch
+
+    if dtype == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return "auto"
+    return getattr(torch, dtype)
+
+
+def _eos_ids(configured: int | list[int] | None, tokenizer: Any) -> list[int]:
+    ids = configured if isinstance(configured, list) else [configured]
+    ids = [i for i in ids if i is not None]
+    return ids or [tokenizer.eos_token_id]
+
+
+def _cut_at_stop(text: str, stop: Sequence[str]) -> str | None:
+    """Text before the earliest stop string, or None if none occurs."""
+    hits = [pos for s in stop if s and (pos := text.find(s)) >= 0]
+    return text[: min(hits)] if hits else None

@@ -1,0 +1,136 @@
+import statistics
+from pathlib import Path
+
+import pytest
+
+from compress_distill.answers import CHECKER
+from compress_distill.io import InputError, read_jsonl, write_jsonl
+from compress_distill.problems import load_jsonl_problems
+from compress_distill.verify import (
+    merge_stats,
+    shard_stats,
+    teacher_stats,
+    verify_rows,
+    verify_shard,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+GSM8K_TEST = ROOT / "data/gsm8k/test-200.jsonl"
+
+
+def _traces(n_problems=40):
+    """Four samples per real GSM8K problem: right, wrong, no answer, right in another form."""
+    rows = []
+    for problem in load_jsonl_problems(GSM8K_TEST, answer_format="gsm8k", limit=n_problems):
+        gold = problem["answer"]
+        completions = [
+            f"Let me think.\nSo the answer is \\boxed{{{gold}}}.",
+            f"Let me think.\nSo the answer is \\boxed{{{int(gold) + 1}}}.",
+            "Let me think. I am not sure.",
+            f"Working...\nThe final answer is ${gold}.00$. I hope it is correct.",
+        ]
+        for index, completion in enumerate(completions):
+            rows.append(
+                {
+                    "problem_id": problem["id"],
+                    "sample_index": index,
+                    "question": problem["question"],
+                    "gold": gold,
+                    "completion": completion,
+                    "teacher": "scripted",
+                }
+            )
+    return rows
+
+
+def test_verify_rows_adds_fields_in_order():
+    rows = _traces(10)
+    verified = verify_rows(rows, workers=1, progress=False)
+    assert [r["verdict"] for r in verified[:4]] == ["correct", "incorrect", "no_answer", "correct"]
+    assert [r["correct"] for r in verified[:4]] == [True, False, False, True]
+    assert verified[0]["extracted_answer"] == rows[0]["gold"]
+    assert verified[2]["extracted_answer"] is None
+    assert all(r["checker"] == CHECKER for r in verified)
+    # input rows are passed through unchanged and not modified
+    assert all(v["teacher"] == "scripted" for v in verified)
+    assert "verdict" not in rows[0]
+    assert [(v["problem_id"], v["sample_index"]) for v in verified] == [
+        (r["problem_id"], r["sample_index"]) for r in rows
+    ]
+
+
+def test_two_workers_equal_one_worker():
+    rows = _traces(40)
+    rows.insert(5, {**rows[0], "sample_index": 99, "completion": r"\boxed{9^{9^{9}}}"})
+    one = verify_rows(rows, workers=1, timeout_s=1.0, progress=False)
+    two = verify_rows(rows, workers=2, timeout_s=1.0, progress=False)
+    assert one == two
+    assert one[5]["verdict"] == "timeout"
+    assert sum(r["correct"] for r in one) == 80
+
+
+def test_verify_rows_requires_a_completion():
+    with pytest.raises(InputError, match=r"row 1 .*'completion'"):
+        verify_rows([_traces(1)[0], {"problem_id": "p", "gold": "1"}], progress=False)
+
+
+def test_verify_shard_writes_all_and_correct(tmp_path):
+    rows = _traces(20)
+    write_jsonl(tmp_path / "shard.jsonl", rows)
+    counts = verify_shard(
+        tmp_path / "shard.jsonl", tmp_path / "all.jsonl", tmp_path / "correct.jsonl", workers=2
+    )
+    every = read_jsonl(tmp_path / "all.jsonl")
+    correct = read_jsonl(tmp_path / "correct.jsonl")
+    assert len(every) == 80
+    assert len(correct) == 40 and all(r["correct"] for r in correct)
+    assert counts["samples"] == 80 and counts["correct"] == 40
+    assert counts["incorrect"] == 20 and counts["no_answer"] == 20 and counts["errors"] == 0
+    assert counts["pass_rate"] == 0.5
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_verify_shard_names_the_line_of_a_bad_row(tmp_path):
+    rows = _traces(1)
+    del rows[2]["gold"]
+    write_jsonl(tmp_path / "shard.jsonl", rows)
+    with pytest.raises(InputError, match=r"shard\.jsonl:3: record has no 'gold' field"):
+        verify_shard(tmp_path / "shard.jsonl", tmp_path / "a.jsonl", tmp_path / "c.jsonl")
+    assert not (tmp_path / "a.jsonl").exists()
+
+
+def _row(verdict, length):
+    return {"problem_id": "p", "verdict": verdict, "completion": "x" * length}
+
+
+def test_stats_per_shard_merged_and_per_teacher(tmp_path):
+    shard_a = [_row("correct", 10), _row("incorrect", 20), _row("no_answer", 30)]
+    shard_b = [_row("correct", 100), _row("timeout", 5), _row("error", 5), _row("correct", 40)]
+    stats_a = shard_stats(shard_a)
+    assert stats_a["samples"] == 3 and stats_a["correct"] == 1
+    assert stats_a["median_chars"] == 20 and stats_a["mean_chars_correct"] == 10
+
+    write_jsonl(tmp_path / "a.jsonl", shard_a)
+    write_jsonl(tmp_path / "b.jsonl", shard_b)
+    teacher = teacher_stats([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    every = shard_a + shard_b
+    assert teacher == shard_stats(every)
+    assert teacher["samples"] == 7 and teacher["correct"] == 3 and teacher["errors"] == 2
+    assert teacher["timeouts"] == 1 and teacher["no_answer"] == 1 and teacher["incorrect"] == 1
+    assert teacher["pass_rate"] == pytest.approx(3 / 7)
+    assert teacher["median_chars"] == statistics.median(len(r["completion"]) for r in every)
+    assert teacher["median_chars_correct"] == 40
+    assert teacher["mean_chars_correct"] == pytest.approx(50)
+
+    merged = merge_stats([stats_a, shard_stats(shard_b)])
+    for key in ("samples", "correct", "incorrect", "no_answer", "errors", "pass_rate"):
+        assert merged[key] == pytest.approx(teacher[key])
+    assert merged["mean_chars"] == pytest.approx(teacher["mean_chars"])
+    assert merged["mean_chars_correct"] == pytest.approx(teacher["mean_chars_correct"])
+
+
+def test_stats_of_nothing_and_bad_verdicts(tmp_path):
+    assert shard_stats([])["pass_rate"] is None
+    write_jsonl(tmp_path / "v.jsonl", [_row("correct", 1), _row("maybe", 1)])
+    with pytest.raises(InputError, match=r"v\.jsonl:2: unknown verdict 'maybe'"):
+        teacher_stats([tmp_path / "v.jsonl"])

@@ -1,0 +1,70 @@
+"""Run the workflow through the snakemake command line, as users do, in a scratch folder."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+
+class Workflow:
+    def __init__(self, workdir: Path, configfile: Path) -> None:
+        self.workdir = workdir
+        self.configfile = configfile
+
+    def command(self, *args: str) -> list[str]:
+        return [
+            SNAKEMAKE,
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(self.workdir),
+            "--configfile",
+            str(self.configfile),
+            "--cores",
+            "2",
+            *args,
+        ]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(self.command(*args), capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"snakemake {' '.join(args)} failed:\n{(done.stdout + done.stderr)[-4000:]}"
+            )
+        return done
+
+    def planned_jobs(self, *args: str) -> dict[str, int]:
+        """Jobs per rule that a dry run would execute (empty when nothing is to be done)."""
+        output = self.run("-n", *args).stdout
+        stats = output.split("Job stats:")[-1] if "Job stats:" in output else ""
+        return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)} | {}
+
+    def edit_config(self, edit: Callable[[dict], None]) -> None:
+        config = yaml.safe_load(self.configfile.read_text())
+        edit(config)
+        self.configfile.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def path(self, relative: str) -> Path:
+        return self.workdir / relative
+
+
+def make_workflow(tmp_path: Path, base: str = "configs/tiny.yaml", name: str = "run") -> Workflow:
+    workdir = tmp_path / name
+    workdir.mkdir()
+    configfile = tmp_path / f"{name}.yaml"
+    configfile.write_text((ROOT / base).read_text())
+    return Workflow(workdir, configfile)
+
+
+@pytest.fixture
+def tiny_workflow(tmp_path: Path) -> Workflow:
+    return make_workflow(tmp_path)
