@@ -4,7 +4,8 @@ It is a stand-in for a large reasoning model, not a model: it reads the problem'
 request context and writes a trace the way reasoning models do (restating the problem, digit-level
 column arithmetic with carries and borrows, "wait, let me double-check" re-verification, a final
 \\boxed{} answer). It slips at a configurable rate; a slip it double-checks is caught and redone,
-one it does not check survives into a wrong final answer, so verification has real mistakes to filter.
+one it does not check survives into a wrong final answer, so verification has real mistakes
+to filter.
 Every trace is a pure function of (seed, problem id, sample index): batching never changes it.
 """
 
