@@ -16,6 +16,8 @@ include: "rules/common.smk"
 include: "rules/problems.smk"
 include: "rules/generate.smk"
 include: "rules/verify.smk"
+include: "rules/compress.smk"
+include: "rules/training_sets.smk"
 
 
 rule all:

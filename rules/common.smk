@@ -5,6 +5,8 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from compress_distill.config import ConfigError, validate_config
+from compress_distill.grid import TRUNCATED as TRUNCATED_PREFIX
+from compress_distill.grid import variant_names
 
 try:
     config.update(
@@ -56,14 +58,88 @@ def checked_shards(wildcards):
     )
 
 
+# --- compression and training sets ----------------------------------------------------------
+COMPRESSORS = list(config.get("compressors", {}))
+TRUNCATED = config["truncation"].get("compressors", COMPRESSORS)
+VARIANTS = variant_names(COMPRESSORS, TRUNCATED)
+STUDENTS = list(config.get("students", {}))
+REGIMES = config["training_sets"]["regimes"]
+
+
+wildcard_constraints:
+    compressor=_alternatives(COMPRESSORS) if COMPRESSORS else "(?!)",
+    variant=_alternatives(VARIANTS),
+    student=_alternatives(STUDENTS) if STUDENTS else "(?!)",
+    regime=r"\d+",
+
+
+def verified_shards(wildcards):
+    return expand(
+        f"{RESULTS}/traces/{{teacher}}/verified/{{shard}}.jsonl",
+        teacher=wildcards.teacher,
+        shard=shard_ids(wildcards.teacher),
+    )
+
+
+def compressed_shards(teacher, compressor):
+    return expand(
+        f"{RESULTS}/traces/{teacher}/{compressor}/{{shard}}.jsonl",
+        shard=shard_ids(teacher),
+    )
+
+
+def variant_compressor(variant):
+    """The compressor a variant's targets come from (None for raw and answer-only)."""
+    name = variant.removeprefix(TRUNCATED_PREFIX)
+    return name if name in COMPRESSORS else None
+
+
+def training_set_inputs(wildcards):
+    """The variant's own sources, plus the outputs of compressors that drop examples: every variant
+    trains on the problems that survive all of them. Append-policy compressors drop nothing, so a
+    change to one of them reruns only its own branch."""
+    inputs = {
+        "verified": verified_shards(wildcards),
+        "prompt": repo_path(config["training_sets"]["prompt"]),
+    }
+    source = variant_compressor(wildcards.variant)
+    if source:
+        inputs["compressed"] = compressed_shards(wildcards.teacher, source)
+    dropping = [
+        n
+        for n, c in config.get("compressors", {}).items()
+        if c["answer_policy"] == "drop"
+    ]
+    inputs["available"] = [
+        shard
+        for name in dropping
+        for shard in compressed_shards(wildcards.teacher, name)
+    ]
+    truncation = config["truncation"]
+    if (
+        wildcards.variant.startswith(TRUNCATED_PREFIX)
+        and truncation["unit"] == "tokens"
+    ):
+        inputs["tokenizer"] = f"{RESULTS}/students/{truncation['tokenizer']}/tokenizer"
+    return inputs
+
+
+def training_set_stats_files():
+    return expand(
+        f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.stats.json",
+        teacher=config["teachers"],
+        variant=VARIANTS,
+        regime=REGIMES,
+    )
+
+
 def all_targets():
+    """The default target: every stage's final outputs for the configured grid."""
     targets = expand(
         f"{RESULTS}/problems/{{problemset}}.jsonl", problemset=config["problemsets"]
     )
     for teacher in config["teachers"]:
         targets.append(f"{RESULTS}/traces/{teacher}/stats.json")
-        targets += expand(
-            f"{RESULTS}/traces/{teacher}/verified/{{shard}}.jsonl",
-            shard=shard_ids(teacher),
-        )
+    if COMPRESSORS:
+        targets.append(f"{RESULTS}/tables/training_sets.csv")
     return targets

@@ -68,27 +68,54 @@ def validate_config(
     return config
 
 
+def _undefined(key: str, kind: str, name: str, defined: dict[str, Any]) -> ConfigError:
+    names = ", ".join(sorted(defined)) or "none"
+    return ConfigError(f"config key '{key}': undefined {kind} {name!r} (defined: {names})")
+
+
 def _check_references(config: dict[str, Any]) -> None:
     """Each reference to a named entry must name one that exists."""
     problemsets = config.get("problemsets", {})
+    compressors = config.get("compressors", {})
+    students = config.get("students", {})
     for name, teacher in config.get("teachers", {}).items():
         if teacher["problemset"] not in problemsets:
-            raise ConfigError(
-                f"config key 'teachers.{name}.problemset': undefined problem set "
-                f"{teacher['problemset']!r} (defined: {', '.join(sorted(problemsets)) or 'none'})"
+            raise _undefined(
+                f"teachers.{name}.problemset", "problem set", teacher["problemset"], problemsets
             )
+    truncation = config.get("truncation", {})
+    for index, name in enumerate(truncation.get("compressors", [])):
+        if name not in compressors:
+            raise _undefined(f"truncation.compressors.{index}", "compressor", name, compressors)
+    if truncation.get("unit") == "tokens":
+        tokenizer = truncation.get("tokenizer")
+        if tokenizer is None:
+            raise ConfigError("config key 'truncation.tokenizer': required when unit is tokens")
+        if tokenizer not in students:
+            raise _undefined("truncation.tokenizer", "student", tokenizer, students)
+
+
+def _referenced_files(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(config key, path) of every repository file the config names."""
+    files = [(f"teachers.{n}.prompt", t["prompt"]) for n, t in config.get("teachers", {}).items()]
+    files += [
+        (f"compressors.{n}.prompt", c["prompt"])
+        for n, c in config.get("compressors", {}).items()
+        if c["kind"] == "llm"
+    ]
+    files += [
+        (f"problemsets.{n}.path", p["path"])
+        for n, p in config.get("problemsets", {}).items()
+        if p["kind"] == "jsonl"
+    ]
+    if "training_sets" in config:
+        files.append(("training_sets.prompt", config["training_sets"]["prompt"]))
+    return files
 
 
 def _check_files(config: dict[str, Any], basedir: Path) -> None:
-    for name, teacher in config.get("teachers", {}).items():
-        if not (basedir / teacher["prompt"]).is_file():
+    for key, path in _referenced_files(config):
+        if not (basedir / path).is_file():
             raise ConfigError(
-                f"config key 'teachers.{name}.prompt': file {teacher['prompt']!r} not found "
-                f"(paths are relative to {basedir})"
-            )
-    for name, problemset in config.get("problemsets", {}).items():
-        if problemset["kind"] == "jsonl" and not (basedir / problemset["path"]).is_file():
-            raise ConfigError(
-                f"config key 'problemsets.{name}.path': file {problemset['path']!r} not found "
-                f"(paths are relative to {basedir})"
+                f"config key '{key}': file {path!r} not found (paths are relative to {basedir})"
             )

@@ -1,0 +1,59 @@
+rule student_tokenizer:
+    output:
+        directory(f"{RESULTS}/students/{{student}}/tokenizer"),
+    log:
+        f"{LOGS}/student_tokenizer/{{student}}.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        student=lambda w: config["students"][w.student],
+    script:
+        "../scripts/student_tokenizer.py"
+
+
+rule training_set:
+    input:
+        unpack(training_set_inputs),
+    output:
+        f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.jsonl",
+    log:
+        f"{LOGS}/training_set/{{teacher}}/{{variant}}/{{regime}}.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        seed=config["training_sets"]["seed"],
+        unit=config["truncation"]["unit"],
+    script:
+        "../scripts/training_set.py"
+
+
+rule training_set_stats:
+    input:
+        dataset=f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.jsonl",
+        raw=f"{RESULTS}/datasets/{{teacher}}/raw/{{regime}}.jsonl",
+        tokenizers=expand(f"{RESULTS}/students/{{student}}/tokenizer", student=STUDENTS),
+    output:
+        f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.stats.json",
+    log:
+        f"{LOGS}/training_set_stats/{{teacher}}/{{variant}}/{{regime}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/training_set_stats.py"
+
+
+rule training_sets_summary:
+    input:
+        training_set_stats_files(),
+    output:
+        report(
+            f"{RESULTS}/tables/training_sets.csv",
+            caption="../report/training_sets.rst",
+            category="Training sets",
+        ),
+    log:
+        f"{LOGS}/training_sets_summary.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/training_sets_summary.py"

@@ -1,0 +1,32 @@
+"""Rule compress: one compressor over one verified shard; lost answers appended or dropped."""
+
+from pathlib import Path
+
+from compress_distill.compression import compress_rows, make_compressor
+from compress_distill.io import read_jsonl, write_json, write_jsonl
+from compress_distill.logs import log_to
+
+
+def main(smk) -> None:
+    entry = dict(smk.params.compressor)
+    if smk.input.prompt:
+        entry["prompt"] = Path(smk.input.prompt).read_text(encoding="utf-8")
+    with log_to(smk.log[0]):
+        compressor = make_compressor(entry)
+        try:
+            rows, counts = compress_rows(
+                read_jsonl(smk.input.verified),
+                compressor,
+                entry["answer_policy"],
+                batch_size=entry["batch_size"],
+            )
+        finally:
+            compressor.close()
+        write_jsonl(smk.output.traces, rows)
+        write_json(smk.output.counts, counts)
+        print(counts)
+
+
+# The llm compressor may start vLLM, whose workers re-import this file.
+if __name__ == "__main__":
+    main(snakemake)

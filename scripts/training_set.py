@@ -1,0 +1,45 @@
+"""Rule training_set: the chat examples of one (teacher, variant, regime)."""
+
+from collections import defaultdict
+from pathlib import Path
+
+from transformers import AutoTokenizer
+
+from compress_distill.io import read_jsonl, write_jsonl
+from compress_distill.logs import log_to
+from compress_distill.training_sets import build_training_set
+
+
+def _rows(paths):
+    return [row for path in paths for row in read_jsonl(path)]
+
+
+def _available(paths):
+    """Problem ids per dropping compressor (its shards sit in one folder, named after it)."""
+    by_compressor = defaultdict(set)
+    for path in paths:
+        by_compressor[Path(path).parent].update(row["problem_id"] for row in read_jsonl(path))
+    return list(by_compressor.values())
+
+
+def main(smk) -> None:
+    with log_to(smk.log[0]):
+        has_tokenizer = "tokenizer" in smk.input.keys()
+        tokenizer = AutoTokenizer.from_pretrained(smk.input.tokenizer) if has_tokenizer else None
+        examples = build_training_set(
+            verified_rows=_rows(smk.input.verified),
+            compressed_rows=_rows(smk.input.get("compressed", [])),
+            available=_available(smk.input.available),
+            variant=smk.wildcards.variant,
+            regime=int(smk.wildcards.regime),
+            seed=smk.params.seed,
+            prompt_template=Path(smk.input.prompt).read_text(encoding="utf-8"),
+            unit=smk.params.unit,
+            tokenizer=tokenizer,
+        )
+        write_jsonl(smk.output[0], examples)
+        print(f"{len(examples)} examples -> {smk.output[0]}")
+
+
+if __name__ == "__main__":
+    main(snakemake)

@@ -1,0 +1,167 @@
+"""Training sets: one per (teacher, variant, regime), as chat prompt/completion examples.
+
+Variants of one teacher: `raw` (the verified trace), one per compressor, `truncated-<compressor>`
+(the raw trace cut to the length of its compressed counterpart) and `answer-only`. All variants of a
+teacher train on the same problems: a regime of N takes the first N of one seeded order of the
+problems that every variant has, so smaller regimes are subsets of larger ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import statistics
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from compress_distill.compression import answer_only, truncate_to_match
+from compress_distill.grid import ANSWER_ONLY, RAW, TRUNCATED
+from compress_distill.io import atomic_writer
+
+def first_sample_per_problem(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One example per problem: its lowest-index sample, so variants compare like with like."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        current = chosen.get(row["problem_id"])
+        if current is None or row["sample_index"] < current["sample_index"]:
+            chosen[row["problem_id"]] = row
+    return chosen
+
+
+def select_problems(
+    verified_ids: Sequence[str], available: Sequence[set[str]], regime: int, seed: int
+) -> list[str]:
+    """The regime's problem ids: a seeded order of the ids every variant has, cut to `regime`."""
+    pool = sorted(i for i in set(verified_ids) if all(i in ids for ids in available))
+    random.Random(seed).shuffle(pool)
+    if regime > len(pool):
+        raise ValueError(
+            f"regime {regime} needs {regime} training problems but only {len(pool)} have a "
+            "verified trace in every variant (config key 'training_sets.regimes')"
+        )
+    return pool[:regime]
+
+
+def length(text: str, unit: str, tokenizer: Any = None) -> int:
+    if unit == "chars":
+        return len(text)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def target_text(
+    variant: str,
+    raw: dict[str, Any],
+    compressed: dict[str, Any] | None,
+    unit: str = "chars",
+    tokenizer: Any = None,
+) -> str:
+    """The completion a student learns for one problem under one variant."""
+    if variant == RAW:
+        return raw["completion"]
+    if variant == ANSWER_ONLY:
+        return answer_only(raw["extracted_answer"])
+    if compressed is None:
+        raise KeyError(f"variant {variant!r} needs the compressed trace of {raw['problem_id']}")
+    if variant.startswith(TRUNCATED):
+        budget = length(compressed["completion"], unit, tokenizer)
+        text, _ = truncate_to_match(
+            raw["completion"], budget, raw["extracted_answer"], unit, tokenizer
+        )
+        return text
+    return compressed["completion"]
+
+
+def make_example(problem_id: str, question: str, prompt_template: str, text: str) -> dict[str, Any]:
+    """TRL's conversational prompt/completion format: the loss falls on the completion only."""
+    return {
+        "id": problem_id,
+        "prompt": [{"role": "user", "content": prompt_template.replace("{question}", question)}],
+        "completion": [{"role": "assistant", "content": text}],
+    }
+
+
+def completion_text(example: dict[str, Any]) -> str:
+    return example["completion"][-1]["content"]
+
+
+def set_stats(examples: Sequence[dict[str, Any]], tokenizers: dict[str, Any]) -> dict[str, Any]:
+    """Examples, characters and tokens (in each named tokenizer) of the completions."""
+    texts = [completion_text(example) for example in examples]
+    chars = [len(text) for text in texts]
+    stats: dict[str, Any] = {
+        "examples": len(texts),
+        "total_chars": sum(chars),
+        "mean_chars": statistics.fmean(chars) if chars else 0.0,
+        "tokens": {},
+    }
+    for name, tokenizer in tokenizers.items():
+        counts = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        stats["tokens"][name] = {
+            "total": sum(counts),
+            "mean": statistics.fmean(counts) if counts else 0.0,
+        }
+    return stats
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def add_ratios(stats: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """Ratios against the raw set of the same teacher and regime (1.0 for raw itself)."""
+    return stats | {
+        "chars_ratio": _ratio(stats["total_chars"], raw["total_chars"]),
+        "tokens_ratio": {
+            name: _ratio(counts["total"], raw["tokens"][name]["total"])
+            for name, counts in stats["tokens"].items()
+        },
+    }
+
+
+def build_training_set(
+    verified_rows: Iterable[dict[str, Any]],
+    compressed_rows: Iterable[dict[str, Any]],
+    available: Sequence[set[str]],
+    variant: str,
+    regime: int,
+    seed: int,
+    prompt_template: str,
+    unit: str = "chars",
+    tokenizer: Any = None,
+) -> list[dict[str, Any]]:
+    """The examples of one (teacher, variant, regime) training set, in selection order."""
+    raw = first_sample_per_problem(verified_rows)
+    compressed = {(r["problem_id"], r["sample_index"]): r for r in compressed_rows}
+    ids = select_problems(list(raw), available, regime, seed)
+    examples = []
+    for problem_id in ids:
+        row = raw[problem_id]
+        partner = compressed.get((problem_id, row["sample_index"]))
+        text = target_text(variant, row, partner, unit, tokenizer)
+        examples.append(make_example(problem_id, row["question"], prompt_template, text))
+    return examples
+
+
+def summary_rows(all_stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flatten per-set stats into CSV rows: tokens and token ratios get one column per student."""
+    rows = []
+    for stats in all_stats:
+        row = {
+            key: stats[key]
+            for key in ("teacher", "variant", "regime", "examples", "total_chars", "mean_chars")
+        }
+        row["chars_ratio"] = stats["chars_ratio"]
+        for name, counts in stats["tokens"].items():
+            row[f"tokens_{name}"] = counts["total"]
+            row[f"mean_tokens_{name}"] = counts["mean"]
+            row[f"tokens_ratio_{name}"] = stats["tokens_ratio"][name]
+        rows.append(row)
+    return rows
+
+
+def write_summary_csv(all_stats: Sequence[dict[str, Any]], path: str) -> None:
+    rows = summary_rows(all_stats)
+    with atomic_writer(path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
