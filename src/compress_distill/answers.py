@@ -56,11 +56,11 @@ def _clean(value: str) -> str:
     return value
 
 
-def _balanced_end(text: str, start: int) -> int | None:
-    """Index of the brace closing the group opened just before `start`; None if never closed."""
+def _balanced_end(text: str, start: int, limit: int) -> int | None:
+    """Index of the brace closing the group opened just before `start`, if it is before `limit`."""
     depth = 1
     i = start
-    while i < len(text):
+    while i < limit:
         char = text[i]
         if char == "\\":  # skip the escaped character: `\{` and `\}` are literal braces
             i += 2
@@ -76,10 +76,14 @@ def _balanced_end(text: str, start: int) -> int | None:
 
 
 def _last_boxed(text: str) -> str | None:
+    limit = len(text)
     for match in reversed(list(_BOX_RE.finditer(text))):
-        end = _balanced_end(text, match.end())
-        # An unclosed box (a truncated completion) or an empty one is no answer; try earlier boxes.
-        if end is not None and (content := text[match.end() : end].strip()):
+        end = _balanced_end(text, match.end(), limit)
+        if end is None:
+            # An unclosed box (a truncated completion) is no answer. A box before it that is still
+            # open where it starts never closes, so scans stop there: linear in degenerate loops.
+            limit = match.start()
+        elif content := text[match.end() : end].strip():  # an empty box is no answer either
             return content
     return None
 
@@ -122,7 +126,7 @@ def gold_from_gsm8k(answer_field: str) -> str:
 _NUMBER = r"-?\$?\s*\d[\d,]*(?:\.\d+)?"
 # "18 eggs" parses as 18*E*g*g*s; as `18\text{ eggs}` Math-Verify drops the unit. Words of three or
 # more letters only, so "2 pi" keeps its meaning.
-_NUMBER_WORDS_RE = re.compile(rf"^({_NUMBER})\s*\(?((?:[A-Za-z]{{3,}}\s*)+)\)?$")
+_NUMBER_WORDS_RE = re.compile(rf"^({_NUMBER})\s*\(?([A-Za-z]{{3,}}(?:\s+[A-Za-z]{{3,}})*)\)?$")
 # LaTeX thin spaces as thousands separators: 1\,000 (Math-Verify reads it as 1*0).
 _THIN_SPACE_RE = re.compile(r"(?<=\d)\\[,;!: ]\s*(?=\d{3}(?!\d))")
 

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import threading
 import time
 from decimal import Decimal
@@ -65,6 +67,13 @@ def test_extract_answer(text, expected):
     assert extract_answer(text) == expected
 
 
+def test_extraction_is_linear_on_degenerate_boxes():
+    start = time.monotonic()
+    assert extract_answer(r"\boxed{" * 20_000) is None
+    assert extract_answer(r"\boxed{5} " + r"\boxed{\boxed{" * 10_000) == "5"
+    assert time.monotonic() - start < 2
+
+
 def test_gold_from_gsm8k():
     assert gold_from_gsm8k("Some work <<2*3=6>>6.\n#### 1,000") == "1000"
     assert gold_from_gsm8k("a #### b\n#### -4") == "-4"
@@ -106,6 +115,10 @@ def test_equivalent_answers_are_correct(sandbox, predicted, gold):
 )
 def test_different_answers_are_incorrect(sandbox, predicted, gold):
     assert sandbox.check([(predicted, gold)], timeout_s=5.0) == [Verdict.INCORRECT]
+
+
+def test_unparseable_gold_is_an_error_not_incorrect(sandbox):
+    assert sandbox.check([("18", "")], timeout_s=5.0) == [Verdict.ERROR]
 
 
 def test_check_answer_without_an_answer():
@@ -153,3 +166,18 @@ def test_timeout_mid_batch_keeps_order(sandbox):
 def test_checker_names_the_math_verify_version():
     assert MATH_VERIFY_VERSION == "0.9.0"
     assert CHECKER == "math-verify==0.9.0"
+
+
+def test_works_from_a_script_without_a_main_guard(tmp_path):
+    # multiprocessing's spawn/forkserver would re-run such a script (e.g. a Snakemake script) in
+    # the child; the sandbox must not.
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from compress_distill.answers import check_answer\n"
+        "print('ran', flush=True)\n"
+        "print(check_answer('0.5', '1/2').value)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == ["ran", "correct"]
