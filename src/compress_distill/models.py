@@ -35,8 +35,8 @@ def build_char_tokenizer(
 ) -> PreTrainedTokenizerFast:
     """A character-level tokenizer: one token per character of `alphabet`, others -> <unk>.
 
-    Special tokens come first (ids 0..6: pad, bos, eos, unk, system, user, assistant). No post-processor:
-    encoding adds no BOS/EOS, the chat template writes them, so nothing is doubled.
+    Special tokens come first (ids 0..6: pad, bos, eos, unk, system, user, assistant). No
+    post-processor: encoding adds no BOS/EOS, the chat template writes them, so none is doubled.
     Saved with save_pretrained when `out_dir` is given.
     """
     from tokenizers import Tokenizer, decoders, models
@@ -82,8 +82,8 @@ def build_tiny_llama(
 ) -> Path:
     """Save a randomly initialised LlamaForCausalLM (same seed -> same weights) with its tokenizer.
 
-    The folder holds config.json, model.safetensors, generation_config.json (eos/pad/bos ids) and the
-    tokenizer files, so transformers' from_pretrained and vLLM's LLM(model=folder) both load it.
+    The folder holds config.json, model.safetensors, generation_config.json (eos/pad/bos ids) and
+    the tokenizer files, so transformers' from_pretrained and vLLM's LLM(model=folder) load it.
     """
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM

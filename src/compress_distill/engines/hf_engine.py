@@ -13,8 +13,8 @@ class TransformersEngine(Engine):
     """Batched generation with left padding and the model's chat template.
 
     Greedy when temperature == 0, otherwise sampling. Seeding: each batch reseeds torch from
-    (engine seed, sampling.seed, index of the batch's first request), so a run is reproducible for the
-    same requests and batch_size (but, unlike vLLM on GPUs, samples depend on the batching).
+    (engine seed, sampling.seed, index of the batch's first request), so a run is reproducible for
+    the same requests and batch_size (but, unlike vLLM on GPUs, samples depend on the batching).
     """
 
     name: ClassVar[str] = "transformers"
@@ -91,7 +91,7 @@ class TransformersEngine(Engine):
                 "top_k": sampling.top_k if sampling.top_k > 0 else None,
             }
         else:
-            # Greedy; unset the sampling fields so a model's generation_config cannot turn it back on.
+            # Greedy; unset sampling fields so that a generation_config cannot turn sampling on.
             kwargs |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         if sampling.stop:
             # Stops generation early for each sequence; the text is still cut below because

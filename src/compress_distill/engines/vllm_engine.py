@@ -60,7 +60,7 @@ class VLLMEngine(Engine):
         on_gpu = current_platform.is_cuda_alike()
         if gpu_memory_utilization is None:
             gpu_memory_utilization = 0.9 if on_gpu else CPU_MEMORY_UTILIZATION
-        self._per_request_seed = on_gpu if per_request_seed is None else per_request_seed
+        self.per_request_seed = on_gpu if per_request_seed is None else per_request_seed
         self._use_tqdm = use_tqdm
 
         kwargs: dict[str, Any] = dict(extra)
@@ -118,7 +118,7 @@ class VLLMEngine(Engine):
             "stop": list(sampling.stop) or None,
         }
         params: SamplingParams | list[SamplingParams]
-        if self._per_request_seed and sampling.temperature > 0:
+        if self.per_request_seed and sampling.temperature > 0:
             params = [
                 SamplingParams(**base, seed=sampling.seed + req.sample_index) for req in requests
             ]

@@ -1,0 +1,102 @@
+"""Compression of one verified shard: compress, check the answer survived, apply the policy."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tqdm import tqdm
+
+from compress_distill.answers import Sandbox, Verdict
+from compress_distill.compression.base import Compressor
+from compress_distill.compression.targets import (
+    OUTCOMES,
+    apply_policy,
+    check_policy,
+    predicted_answer,
+    same_answer_text,
+)
+from compress_distill.io import require_fields
+
+ROW_FIELDS = ("problem_id", "sample_index", "question", "gold", "completion", "extracted_answer")
+
+
+def compress_rows(
+    rows: Sequence[dict[str, Any]],
+    compressor: Compressor,
+    policy: str,
+    batch_size: int = 64,
+    timeout_s: float = 5.0,
+    progress: bool = True,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Compressed rows (dropped and empty ones left out, in input order) and outcome counts.
+
+    Each input row is a verified trace: `completion` is the raw trace, `extracted_answer` the
+    teacher's final answer, which the compressed text must still end in (see preserve_answer).
+    """
+    check_policy(policy)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    for index, row in enumerate(rows):
+        require_fields(row, ROW_FIELDS, f"row {index} (problem {row.get('problem_id')})")
+    counts = dict.fromkeys(OUTCOMES, 0)
+    kept: list[tuple[dict[str, Any], str, str]] = []
+    with (
+        Sandbox() as sandbox,
+        tqdm(
+            total=len(rows), desc="compress", unit="trace", file=sys.stderr, disable=not progress
+        ) as bar,
+    ):
+        for first in range(0, len(rows), batch_size):
+            batch = rows[first : first + batch_size]
+            outputs = compressor.compress([row["completion"] for row in batch], batch)
+            if len(outputs) != len(batch):
+                raise RuntimeError(
+                    f"compressor {compressor.name!r} returned {len(outputs)} texts for {len(batch)}"
+                )
+            for row, output, has_answer in zip(
+                batch, outputs, _has_answers(outputs, batch, sandbox, timeout_s), strict=True
+            ):
+                text, outcome = apply_policy(output, row["extracted_answer"], policy, has_answer)
+                counts[outcome] += 1
+                if text is not None:
+                    kept.append((row, text, outcome))
+            bar.update(len(batch))
+    # After the run: an engine-backed compressor knows its engine's version only once started.
+    info = compressor.info()
+    return [_output_row(row, text, outcome, info) for row, text, outcome in kept], counts
+
+
+def _has_answers(
+    outputs: Sequence[object], rows: Sequence[dict[str, Any]], sandbox: Sandbox, timeout_s: float
+) -> list[bool]:
+    """Whether each output still ends in its row's teacher answer; Math-Verify only where the text
+    differs, all in one sandbox call."""
+    predicted = [predicted_answer(output) for output in outputs]
+    answers = [str(row["extracted_answer"]) for row in rows]
+    result = [same_answer_text(p, a) for p, a in zip(predicted, answers, strict=True)]
+    todo = [i for i, p in enumerate(predicted) if p is not None and not result[i]]
+    verdicts = sandbox.check([(predicted[i], answers[i]) for i in todo], timeout_s) if todo else []
+    for i, verdict in zip(todo, verdicts, strict=True):
+        result[i] = verdict is Verdict.CORRECT
+    return result
+
+
+def _output_row(
+    row: dict[str, Any], text: str, outcome: str, info: dict[str, Any]
+) -> dict[str, Any]:
+    raw_chars = len(row["completion"])
+    return {
+        "problem_id": row["problem_id"],
+        "sample_index": row["sample_index"],
+        "question": row["question"],
+        "gold": row["gold"],
+        "answer": row["extracted_answer"],
+        "raw_chars": raw_chars,
+        "completion": text,
+        "compressed_chars": len(text),
+        "ratio": len(text) / raw_chars if raw_chars else 0.0,
+        "outcome": outcome,
+        "compressor": info,
+    }

@@ -1,0 +1,130 @@
+"""Training targets made from a verified trace: answer-preserving compression, length-matched
+truncation, and the answer alone."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from compress_distill.answers import Verdict, check_answer, extract_answer
+from compress_distill.compression.base import last_box_span
+
+POLICIES = ("drop", "append")
+OUTCOMES = ("kept", "appended", "dropped", "empty")
+UNITS = ("chars", "tokens")
+
+# What may follow a final box on its line: closing math delimiters, bold, punctuation.
+_BOX_TRAILER_RE = re.compile(r"[\s.,;:!$*)\]\\]*")
+_BOX_OPENER_RE = re.compile(r"(?:\$\$|\$|\\\[|\\\()\s*$")
+
+
+def answer_only(answer: str) -> str:
+    return f"\\boxed{{{answer}}}"
+
+
+def answer_suffix(answer: str) -> str:
+    """What truncation and the `append` policy put after a text: the answer in a box of its own."""
+    return "\n\n" + answer_only(answer)
+
+
+def check_policy(policy: str) -> None:
+    if policy not in POLICIES:
+        raise ValueError(f"unknown answer policy {policy!r}; known: {', '.join(POLICIES)}")
+
+
+def predicted_answer(compressed: object) -> str | None:
+    return extract_answer(compressed) if isinstance(compressed, str) else None
+
+
+def same_answer_text(predicted: str | None, teacher_answer: str) -> bool:
+    """Identical strings need no Math-Verify call (the common case for rule-based compressors)."""
+    return predicted is not None and predicted.strip() == teacher_answer.strip()
+
+
+def apply_policy(
+    compressed: object, teacher_answer: str, policy: str, has_answer: bool
+) -> tuple[str | None, str]:
+    """(text to keep or None, outcome) once it is known whether `compressed` ends in the answer."""
+    check_policy(policy)
+    if not isinstance(compressed, str) or not compressed.strip():
+        return None, "empty"
+    if has_answer:
+        return compressed, "kept"
+    if policy == "drop":
+        return None, "dropped"
+    return with_answer(compressed, teacher_answer), "appended"
+
+
+def preserve_answer(
+    compressed: Any, teacher_answer: str, policy: str, timeout_s: float = 5.0
+) -> tuple[str | None, str]:
+    """Keep a compressed trace that still ends in the teacher's final answer; otherwise append the
+    answer or drop the trace (`policy`). Empty or non-text output is always dropped, as "empty".
+
+    For many traces, `compress_rows` checks answers in one sandbox instead of one call each.
+    """
+    predicted = predicted_answer(compressed)
+    has_answer = same_answer_text(predicted, teacher_answer) or (
+        predicted is not None
+        and check_answer(predicted, teacher_answer, timeout_s) is Verdict.CORRECT
+    )
+    return apply_policy(compressed, teacher_answer, policy, has_answer)
+
+
+def with_answer(text: str, answer: str) -> str:
+    """`text` ending in `\\boxed{answer}`: a wrong box closing the text is replaced, not kept."""
+    span = last_box_span(text)
+    if span is not None and _BOX_TRAILER_RE.fullmatch(text, span[1]):
+        text = _BOX_OPENER_RE.sub("", text[: span[0]])
+    return text.rstrip() + answer_suffix(answer)
+
+
+def measure(text: str, unit: str, tokenizer: Any = None) -> int:
+    """Length of `text` in chars, or in tokens of a Hugging Face tokenizer (no special tokens)."""
+    if unit == "chars":
+        return len(text)
+    if unit == "tokens":
+        if tokenizer is None:
+            raise ValueError("unit 'tokens' needs a tokenizer")
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    raise ValueError(f"unknown length unit {unit!r}; known: {', '.join(UNITS)}")
+
+
+def truncate_to_match(
+    raw: str, target_length: int, answer: str, unit: str = "chars", tokenizer: Any = None
+) -> tuple[str, str]:
+    """Cut `raw` so that the cut prefix plus `answer_suffix(answer)` is `target_length` long.
+
+    Outcomes: "truncated"; "kept_whole" (the target is at least the raw length: raw as it is);
+    "answer_only" (the target leaves no room for any prefix: the answer alone, `answer_only`).
+    In chars the length is exact. In tokens the cut is on a token boundary of raw's tokenization,
+    and nearby cut points are tried until the whole text re-tokenizes to exactly the target; where
+    tokens merge across the cut so that no cut point gives it (rare with BPE, impossible with
+    character- or word-level tokenizers), the closest is taken, preferring the shorter: ±1 token.
+    """
+    suffix = answer_suffix(answer)
+    if unit == "chars":
+        if target_length >= len(raw):
+            return raw, "kept_whole"
+        room = target_length - len(suffix)
+        if room <= 0:
+            return answer_only(answer), "answer_only"
+        return raw[:room] + suffix, "truncated"
+
+    measure("", unit, tokenizer)  # validates unit and tokenizer
+    encoded = tokenizer(raw, add_special_tokens=False, return_offsets_mapping=True)
+    ends = [end for _, end in encoded["offset_mapping"]]
+    if target_length >= len(ends):
+        return raw, "kept_whole"
+    room = target_length - measure(suffix, unit, tokenizer)
+    if room <= 0:
+        return answer_only(answer), "answer_only"
+
+    def miss(text: str) -> tuple[int, bool]:
+        excess = measure(text, unit, tokenizer) - target_length
+        return abs(excess), excess > 0
+
+    # Cut points nearest the estimate first, so among equally good ones the nearest wins.
+    counts = range(max(1, room - 3), min(len(ends) - 1, room + 3) + 1)
+    texts = [raw[: ends[n - 1]] + suffix for n in sorted(counts, key=lambda n: abs(n - room))]
+    return min(texts, key=miss), "truncated"

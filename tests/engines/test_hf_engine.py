@@ -1,0 +1,71 @@
+"""TransformersEngine on the tiny random Llama (CPU, float32)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compress_distill.engines import Request, SamplingSettings, make_engine
+from compress_distill.engines.hf_engine import TransformersEngine
+
+PROMPTS = [f"What is {i} + {i * 3}?" + " Think." * (i % 3) for i in range(6)]
+
+
+def requests() -> list[Request]:
+    return [Request(messages=[{"role": "user", "content": p}]) for p in PROMPTS]
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir: Path) -> Iterator[TransformersEngine]:
+    eng = make_engine("transformers", str(tiny_model_dir), {"batch_size": 4})
+    assert isinstance(eng, TransformersEngine)
+    yield eng
+    eng.close()
+
+
+def test_batched_equals_unbatched_greedy(engine: TransformersEngine) -> None:
+    sampling = SamplingSettings(max_tokens=24)
+    engine.batch_size = 4  # prompts of different lengths: left padding inside a batch
+    batched = engine.generate(requests(), sampling)
+    engine.batch_size = 1
+    try:
+        single = engine.generate(requests(), sampling)
+    finally:
+        engine.batch_size = 4
+    assert batched == single
+    assert len(batched) == len(PROMPTS)
+    for c in batched:
+        assert c.output_tokens <= 24
+        assert (c.finish_reason == "length") == (c.output_tokens == 24)
+
+
+def test_stop_strings_are_honoured(engine: TransformersEngine) -> None:
+    free = engine.generate(requests(), SamplingSettings(max_tokens=24))
+    # Stop on a piece that the free run produced, after its first characters.
+    stop = next(c.text[3:5] for c in free if len(c.text) >= 5)
+    stopped = engine.generate(requests(), SamplingSettings(max_tokens=24, stop=(stop,)))
+    for f, s in zip(free, stopped, strict=True):
+        if stop in f.text:
+            assert s.text == f.text[: f.text.index(stop)]
+            assert s.finish_reason == "stop"
+            assert s.output_tokens <= f.output_tokens
+        else:
+            assert s == f
+    assert any(stop in f.text for f in free)
+
+
+def test_sampling_is_seeded(engine: TransformersEngine) -> None:
+    sampling = SamplingSettings(temperature=1.0, max_tokens=12, seed=7)
+    first = engine.generate(requests(), sampling)
+    assert first == engine.generate(requests(), sampling)
+    other = engine.generate(requests(), SamplingSettings(temperature=1.0, max_tokens=12, seed=8))
+    assert first != other
+
+
+def test_info_and_empty_input(engine: TransformersEngine, tiny_model_dir: Path) -> None:
+    info = engine.info()
+    assert info["engine"] == "transformers" and info["model"] == str(tiny_model_dir)
+    assert info["engine_version"]
+    assert engine.generate([], SamplingSettings()) == []
