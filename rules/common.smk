@@ -101,6 +101,7 @@ def training_set_inputs(wildcards):
     inputs = {
         "verified": verified_shards(wildcards),
         "prompt": repo_path(config["training_sets"]["prompt"]),
+        "tokenizers": student_tokenizers(),
     }
     source = variant_compressor(wildcards.variant)
     if source:
@@ -115,13 +116,11 @@ def training_set_inputs(wildcards):
         for name in dropping
         for shard in compressed_shards(wildcards.teacher, name)
     ]
-    truncation = config["truncation"]
-    if (
-        wildcards.variant.startswith(TRUNCATED_PREFIX)
-        and truncation["unit"] == "tokens"
-    ):
-        inputs["tokenizer"] = f"{RESULTS}/students/{truncation['tokenizer']}/tokenizer"
     return inputs
+
+
+def student_tokenizers():
+    return expand(f"{RESULTS}/students/{{student}}/tokenizer", student=STUDENTS)
 
 
 def training_set_stats_files():

@@ -15,7 +15,8 @@ rule training_set:
     input:
         unpack(training_set_inputs),
     output:
-        f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.jsonl",
+        dataset=f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.jsonl",
+        stats=f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.stats.json",
     log:
         f"{LOGS}/training_set/{{teacher}}/{{variant}}/{{regime}}.log",
     conda:
@@ -23,30 +24,17 @@ rule training_set:
     params:
         seed=config["training_sets"]["seed"],
         unit=config["truncation"]["unit"],
+        unit_tokenizer=config["truncation"].get("tokenizer"),
     script:
         "../scripts/training_set.py"
-
-
-rule training_set_stats:
-    input:
-        dataset=f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.jsonl",
-        raw=f"{RESULTS}/datasets/{{teacher}}/raw/{{regime}}.jsonl",
-        tokenizers=expand(f"{RESULTS}/students/{{student}}/tokenizer", student=STUDENTS),
-    output:
-        f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.stats.json",
-    log:
-        f"{LOGS}/training_set_stats/{{teacher}}/{{variant}}/{{regime}}.log",
-    conda:
-        "../envs/data.yaml"
-    script:
-        "../scripts/training_set_stats.py"
 
 
 rule training_sets_summary:
     input:
         training_set_stats_files(),
     output:
-        report(
+        json=f"{RESULTS}/tables/training_sets.json",
+        csv=report(
             f"{RESULTS}/tables/training_sets.csv",
             caption="../report/training_sets.rst",
             category="Training sets",

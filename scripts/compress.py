@@ -12,7 +12,7 @@ def main(smk) -> None:
     if smk.input.prompt:
         entry["prompt"] = Path(smk.input.prompt).read_text(encoding="utf-8")
     with log_to(smk.log[0]):
-        compressor = make_compressor(entry)
+        compressor = make_compressor(entry, name=smk.wildcards.compressor)
         try:
             rows, counts = compress_rows(
                 read_jsonl(smk.input.verified),

@@ -1,13 +1,12 @@
-"""Rule training_set: the chat examples of one (teacher, variant, regime)."""
+"""Rule training_set: the chat examples of one (teacher, variant, regime), and their lengths."""
 
 from collections import defaultdict
 from pathlib import Path
 
-from transformers import AutoTokenizer
-
-from compress_distill.io import read_jsonl, write_jsonl
+from compress_distill.io import read_jsonl, write_json, write_jsonl
 from compress_distill.logs import log_to
-from compress_distill.training_sets import build_training_set
+from compress_distill.students import load_tokenizer
+from compress_distill.training_sets import build_training_set, set_stats
 
 
 def _rows(paths):
@@ -24,8 +23,8 @@ def _available(paths):
 
 def main(smk) -> None:
     with log_to(smk.log[0]):
-        has_tokenizer = "tokenizer" in smk.input.keys()
-        tokenizer = AutoTokenizer.from_pretrained(smk.input.tokenizer) if has_tokenizer else None
+        # Tokenizer folders are results/students/<student>/tokenizer.
+        tokenizers = {Path(path).parent.name: load_tokenizer(path) for path in smk.input.tokenizers}
         examples = build_training_set(
             verified_rows=_rows(smk.input.verified),
             compressed_rows=_rows(smk.input.get("compressed", [])),
@@ -35,10 +34,12 @@ def main(smk) -> None:
             seed=smk.params.seed,
             prompt_template=Path(smk.input.prompt).read_text(encoding="utf-8"),
             unit=smk.params.unit,
-            tokenizer=tokenizer,
+            tokenizer=tokenizers.get(smk.params.unit_tokenizer),
         )
-        write_jsonl(smk.output[0], examples)
-        print(f"{len(examples)} examples -> {smk.output[0]}")
+        write_jsonl(smk.output.dataset, examples)
+        keys = {key: smk.wildcards[key] for key in ("teacher", "variant", "regime")}
+        write_json(smk.output.stats, keys | set_stats(examples, tokenizers))
+        print(f"{len(examples)} examples -> {smk.output.dataset}")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,3 @@
-"""compress-distill: reasoning-trace compression for efficient distillation, as a Snakemake workflow."""
+"""compress-distill: reasoning-trace compression for distillation, as a Snakemake workflow."""
 
 __version__ = "0.1.0"

@@ -14,9 +14,10 @@ import statistics
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from compress_distill.compression import answer_only, truncate_to_match
+from compress_distill.compression import answer_only, measure, truncate_to_match
 from compress_distill.grid import ANSWER_ONLY, RAW, TRUNCATED
 from compress_distill.io import atomic_writer
+
 
 def first_sample_per_problem(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """One example per problem: its lowest-index sample, so variants compare like with like."""
@@ -42,12 +43,6 @@ def select_problems(
     return pool[:regime]
 
 
-def length(text: str, unit: str, tokenizer: Any = None) -> int:
-    if unit == "chars":
-        return len(text)
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
 def target_text(
     variant: str,
     raw: dict[str, Any],
@@ -63,7 +58,7 @@ def target_text(
     if compressed is None:
         raise KeyError(f"variant {variant!r} needs the compressed trace of {raw['problem_id']}")
     if variant.startswith(TRUNCATED):
-        budget = length(compressed["completion"], unit, tokenizer)
+        budget = measure(compressed["completion"], unit, tokenizer)
         text, _ = truncate_to_match(
             raw["completion"], budget, raw["extracted_answer"], unit, tokenizer
         )
@@ -140,6 +135,15 @@ def build_training_set(
         text = target_text(variant, row, partner, unit, tokenizer)
         examples.append(make_example(problem_id, row["question"], prompt_template, text))
     return examples
+
+
+def summarize(all_stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each set's stats with its ratios against the raw set of the same teacher and regime."""
+    raw = {(s["teacher"], s["regime"]): s for s in all_stats if s["variant"] == RAW}
+    missing = sorted({(s["teacher"], s["regime"]) for s in all_stats} - set(raw))
+    if missing:
+        raise ValueError(f"no raw training set for (teacher, regime) {missing}")
+    return [add_ratios(s, raw[s["teacher"], s["regime"]]) for s in all_stats]
 
 
 def summary_rows(all_stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -54,7 +54,7 @@ def test_regimes_are_nested_and_respect_drops():
     large = select_problems(IDS, available, 20, seed=0)
     assert large[:10] == small and not dropped & set(large)
     assert select_problems(IDS, available, 10, seed=1) != small
-    with pytest.raises(ValueError, match="training_sets.regimes"):
+    with pytest.raises(ValueError, match=r"training_sets\.regimes"):
         select_problems(IDS, available, 29, seed=0)
 
 

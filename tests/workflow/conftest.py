@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -68,3 +69,20 @@ def make_workflow(tmp_path: Path, base: str = "configs/tiny.yaml", name: str = "
 @pytest.fixture
 def tiny_workflow(tmp_path: Path) -> Workflow:
     return make_workflow(tmp_path)
+
+
+def clone(workflow: Workflow, tmp_path: Path, name: str = "clone") -> Workflow:
+    """A copy of a finished run (outputs, mtimes and Snakemake's metadata) to change and rerun."""
+    workdir = tmp_path / name
+    shutil.copytree(workflow.workdir, workdir, symlinks=True)
+    configfile = tmp_path / f"{name}.yaml"
+    shutil.copy2(workflow.configfile, configfile)
+    return Workflow(workdir, configfile)
+
+
+@pytest.fixture(scope="session")
+def finished_tiny(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
+    """configs/tiny.yaml run to completion once per test session."""
+    workflow = make_workflow(tmp_path_factory.mktemp("finished"))
+    workflow.run()
+    return workflow

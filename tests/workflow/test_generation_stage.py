@@ -22,15 +22,14 @@ def test_dry_run_has_one_generate_and_verify_job_per_teacher_shard(tiny_workflow
     assert jobs["teacher_stats"] == 2 and jobs["problemset"] == 2
 
 
-def test_stage_runs_and_second_run_has_nothing_to_do(tiny_workflow):
-    tiny_workflow.run()
-    stats = json.loads(tiny_workflow.path("results/traces/verbose/stats.json").read_text())
+def test_stage_outputs_and_second_run_has_nothing_to_do(finished_tiny):
+    stats = json.loads(finished_tiny.path("results/traces/verbose/stats.json").read_text())
     assert stats["samples"] == 60 and 0 < stats["correct"] < 60  # real slips were filtered
-    verified = read_jsonl(tiny_workflow.path("results/traces/verbose/verified/000.jsonl"))
+    verified = read_jsonl(finished_tiny.path("results/traces/verbose/verified/000.jsonl"))
     assert verified and all(row["verdict"] == "correct" for row in verified)
-    checked = read_jsonl(tiny_workflow.path("results/traces/verbose/checked/000.jsonl"))
+    checked = read_jsonl(finished_tiny.path("results/traces/verbose/checked/000.jsonl"))
     assert {row["checker"].split("==")[0] for row in checked} == {"math-verify"}
-    assert tiny_workflow.planned_jobs() == {}
+    assert finished_tiny.planned_jobs() == {}
 
 
 def test_bad_config_key_stops_the_run_with_its_path(tiny_workflow):

@@ -30,7 +30,7 @@ def compress_rows(
     timeout_s: float = 5.0,
     progress: bool = True,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Compressed rows (dropped and empty ones left out, in input order) and outcome counts.
+    """Compressed rows (dropped ones left out, in input order) and outcome counts.
 
     Each input row is a verified trace: `completion` is the raw trace, `extracted_answer` the
     teacher's final answer, which the compressed text must still end in (see preserve_answer).

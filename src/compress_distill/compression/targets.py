@@ -47,7 +47,9 @@ def apply_policy(
     """(text to keep or None, outcome) once it is known whether `compressed` ends in the answer."""
     check_policy(policy)
     if not isinstance(compressed, str) or not compressed.strip():
-        return None, "empty"
+        # Under append the example survives as answer-only, so append never drops a problem and
+        # the other variants need not wait on this compressor (see training_sets).
+        return (answer_only(teacher_answer) if policy == "append" else None), "empty"
     if has_answer:
         return compressed, "kept"
     if policy == "drop":
@@ -59,7 +61,8 @@ def preserve_answer(
     compressed: Any, teacher_answer: str, policy: str, timeout_s: float = 5.0
 ) -> tuple[str | None, str]:
     """Keep a compressed trace that still ends in the teacher's final answer; otherwise append the
-    answer or drop the trace (`policy`). Empty or non-text output is always dropped, as "empty".
+    answer or drop the trace (`policy`). Empty or non-text output is "empty": under append it
+    becomes the bare answer, under drop it is dropped.
 
     For many traces, `compress_rows` checks answers in one sandbox instead of one call each.
     """

@@ -1,0 +1,62 @@
+"""Compression, truncation and training sets through the snakemake CLI, and what a change reruns."""
+
+import csv
+
+import pytest
+
+from compress_distill.io import read_jsonl
+
+from .conftest import clone
+
+pytestmark = pytest.mark.slow
+
+VARIANTS = ["raw", "extractive", "prune", "truncated-extractive", "truncated-prune", "answer-only"]
+
+
+def test_summary_has_every_set_with_ratios_against_raw(finished_tiny):
+    with finished_tiny.path("results/tables/training_sets.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["teacher"], r["variant"], r["regime"]) for r in rows} == {
+        (t, v, g) for t in ("verbose", "concise") for v in VARIANTS for g in ("10", "20")
+    }
+    by_key = {(r["teacher"], r["variant"], r["regime"]): r for r in rows}
+    for teacher in ("verbose", "concise"):
+        assert float(by_key[teacher, "raw", "20"]["chars_ratio"]) == 1.0
+        for variant in VARIANTS[1:]:
+            assert float(by_key[teacher, variant, "20"]["tokens_ratio_tiny"]) < 1.0
+        # length-matched: truncated sets have exactly their compressed twins' token counts
+        for name in ("extractive", "prune"):
+            twins = by_key[teacher, name, "20"], by_key[teacher, f"truncated-{name}", "20"]
+            assert twins[0]["tokens_tiny"] == twins[1]["tokens_tiny"]
+
+
+def test_variants_share_problem_ids_and_regimes_nest(finished_tiny):
+    def ids(variant, regime):
+        path = f"results/datasets/verbose/{variant}/{regime}.jsonl"
+        return [example["id"] for example in read_jsonl(finished_tiny.path(path))]
+
+    for variant in VARIANTS:
+        assert ids(variant, 20) == ids("raw", 20)
+        assert ids(variant, 20)[:10] == ids(variant, 10)
+
+
+def test_changing_an_append_compressor_reruns_only_its_branch(finished_tiny, tmp_path):
+    run = clone(finished_tiny, tmp_path)
+    run.edit_config(lambda c: c["compressors"]["extractive"].update(keep_digit_steps=False))
+    # 3 shards; (extractive, truncated-extractive) x 2 teachers x 2 regimes; the summary
+    assert run.planned_jobs() == {
+        "compress": 3,
+        "training_set": 8,
+        "training_sets_summary": 1,
+        "all": 1,
+        "total": 13,
+    }
+
+
+def test_changing_a_drop_compressor_reruns_every_set_of_the_grid(finished_tiny, tmp_path):
+    # prune drops examples that lose their answer, so every variant trains on its survivors.
+    run = clone(finished_tiny, tmp_path)
+    run.edit_config(lambda c: c["compressors"]["prune"].update(ratio=0.4))
+    jobs = run.planned_jobs()
+    assert jobs["compress"] == 3 and jobs["training_set"] == 24
+    assert "generate" not in jobs and "verify" not in jobs
