@@ -28,14 +28,14 @@ dryrun: $(VENV)/.installed
 	$(BIN)/snakemake -n --cores $(CORES)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src scripts tests benchmarks
-	$(BIN)/ruff format --check src scripts tests benchmarks
+	$(BIN)/ruff check src scripts tests
+	$(BIN)/ruff format --check src scripts tests
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint --cores 1
 
 format: $(VENV)/.installed
-	$(BIN)/ruff check --fix src scripts tests benchmarks
-	$(BIN)/ruff format src scripts tests benchmarks
+	$(BIN)/ruff check --fix src scripts tests
+	$(BIN)/ruff format src scripts tests
 	$(BIN)/snakefmt Snakefile rules
 
 test: $(VENV)/.installed lint

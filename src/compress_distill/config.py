@@ -69,7 +69,7 @@ def validate_config(
 
 
 def _undefined(key: str, kind: str, name: str, defined: dict[str, Any]) -> ConfigError:
-    names = ", ".join(sorted(defined)) or "none"
+    names = ", ".join(sorted(str(name) for name in defined)) or "none"
     return ConfigError(f"config key '{key}': undefined {kind} {name!r} (defined: {names})")
 
 
@@ -83,6 +83,7 @@ def _check_references(config: dict[str, Any]) -> None:
             raise _undefined(
                 f"teachers.{name}.problemset", "problem set", teacher["problemset"], problemsets
             )
+    _check_grid(config)
     truncation = config.get("truncation", {})
     for index, name in enumerate(truncation.get("compressors", [])):
         if name not in compressors:
@@ -93,6 +94,37 @@ def _check_references(config: dict[str, Any]) -> None:
             raise ConfigError("config key 'truncation.tokenizer': required when unit is tokens")
         if tokenizer not in students:
             raise _undefined("truncation.tokenizer", "student", tokenizer, students)
+
+
+def _check_grid(config: dict[str, Any]) -> None:
+    """Every name in `grid` (axes, exclusions, extra runs) must be a configured one."""
+    if "grid" not in config:
+        return
+    from compress_distill.grid import config_variants
+
+    known = {
+        "teacher": config.get("teachers", {}),
+        "variant": dict.fromkeys(config_variants(config)),
+        "student": config.get("students", {}),
+        "mode": dict.fromkeys(("full", "lora")),
+        "regime": dict.fromkeys(config["training_sets"]["regimes"]),
+    }
+    grid = config["grid"]
+    references = [
+        (f"grid.{key}s.{i}", key, value)
+        for key in known
+        for i, value in enumerate(grid.get(f"{key}s", []))
+    ]
+    for i, rule in enumerate(grid.get("exclude", [])):
+        for key, values in rule.items():
+            for value in values if isinstance(values, list) else [values]:
+                references.append((f"grid.exclude.{i}.{key}", key, value))
+    for name, run in grid.get("extra", {}).items():
+        references += [(f"grid.extra.{name}.{key}", key, run[key]) for key in known]
+    for path, key, value in references:
+        if value not in known[key]:
+            kind = "regime (not in training_sets.regimes)" if key == "regime" else key
+            raise _undefined(path, kind, value, known[key])
 
 
 def _referenced_files(config: dict[str, Any]) -> list[tuple[str, str]]:
