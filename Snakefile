@@ -18,6 +18,7 @@ include: "rules/generate.smk"
 include: "rules/verify.smk"
 include: "rules/compress.smk"
 include: "rules/training_sets.smk"
+include: "rules/train.smk"
 
 
 rule all:

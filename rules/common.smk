@@ -6,7 +6,7 @@ from snakemake.exceptions import WorkflowError
 
 from compress_distill.config import ConfigError, validate_config
 from compress_distill.grid import TRUNCATED as TRUNCATED_PREFIX
-from compress_distill.grid import variant_names
+from compress_distill.grid import config_runs, variant_names
 
 try:
     config.update(
@@ -64,6 +64,7 @@ TRUNCATED = config["truncation"].get("compressors", COMPRESSORS)
 VARIANTS = variant_names(COMPRESSORS, TRUNCATED)
 STUDENTS = list(config.get("students", {}))
 REGIMES = config["training_sets"]["regimes"]
+TEACHER_COMPRESSORS = [(t, c) for t in config["teachers"] for c in COMPRESSORS]
 
 
 wildcard_constraints:
@@ -141,4 +142,36 @@ def all_targets():
         targets.append(f"{RESULTS}/traces/{teacher}/stats.json")
     if COMPRESSORS:
         targets.append(f"{RESULTS}/tables/training_sets.csv")
+        targets.append(f"{RESULTS}/tables/compression.csv")
+    targets += [f"{RESULTS}/runs/{run.path}/train_metrics.json" for run in RUNS]
     return targets
+
+
+# --- training ----------------------------------------------------------------------------------
+RUNS = config_runs(config)
+RUN = f"{RESULTS}/runs/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}"
+
+
+wildcard_constraints:
+    mode="full|lora",
+
+
+def student_entry(wildcards):
+    return config["students"][wildcards.student]
+
+
+def train_settings(wildcards):
+    """This student's settings for this mode, with the grid's budget: exactly the config slice a
+    run depends on, so changing one student's learning rate reruns only its runs."""
+    student = student_entry(wildcards)
+    budget = config["training"]["budget"]
+    steps = {"epochs": budget["epochs"]} if budget["policy"] == "epochs" else {}
+    steps |= {"max_steps": budget["steps"]} if budget["policy"] == "steps" else {}
+    return student["training"] | student[wildcards.mode] | steps
+
+
+def checkpoint_dir(wildcards):
+    w = wildcards
+    return (
+        f"{RESULTS}/checkpoints/{w.teacher}/{w.variant}/{w.student}/{w.mode}/{w.regime}"
+    )

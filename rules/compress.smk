@@ -21,3 +21,30 @@ rule compress:
         compressor=lambda w: config["compressors"][w.compressor],
     script:
         "../scripts/compress.py"
+
+
+rule compression_summary:
+    input:
+        traces=[
+            shard for t, c in TEACHER_COMPRESSORS for shard in compressed_shards(t, c)
+        ],
+        counts=[
+            shard.replace(".jsonl", ".counts.json")
+            for t, c in TEACHER_COMPRESSORS
+            for shard in compressed_shards(t, c)
+        ],
+    output:
+        report(
+            f"{RESULTS}/tables/compression.csv",
+            caption="../report/compression.rst",
+            category="Training sets",
+        ),
+    log:
+        f"{LOGS}/compression_summary.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        pairs=TEACHER_COMPRESSORS,
+        traces=f"{RESULTS}/traces",
+    script:
+        "../scripts/compression_summary.py"

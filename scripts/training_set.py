@@ -25,7 +25,7 @@ def main(smk) -> None:
     with log_to(smk.log[0]):
         # Tokenizer folders are results/students/<student>/tokenizer.
         tokenizers = {Path(path).parent.name: load_tokenizer(path) for path in smk.input.tokenizers}
-        examples = build_training_set(
+        examples, origins = build_training_set(
             verified_rows=_rows(smk.input.verified),
             compressed_rows=_rows(smk.input.get("compressed", [])),
             available=_available(smk.input.available),
@@ -38,7 +38,7 @@ def main(smk) -> None:
         )
         write_jsonl(smk.output.dataset, examples)
         keys = {key: smk.wildcards[key] for key in ("teacher", "variant", "regime")}
-        write_json(smk.output.stats, keys | set_stats(examples, tokenizers))
+        write_json(smk.output.stats, keys | set_stats(examples, tokenizers) | {"origins": origins})
         print(f"{len(examples)} examples -> {smk.output.dataset}")
 
 

@@ -2,14 +2,14 @@
 
 from compress_distill.io import read_json, write_json
 from compress_distill.logs import log_to
-from compress_distill.training_sets import summarize, write_summary_csv
+from compress_distill.training_sets import summarize, summary_rows, write_csv
 
 
 def main(smk) -> None:
     with log_to(smk.log[0]):
         summary = summarize([read_json(path) for path in smk.input])
         write_json(smk.output.json, summary)
-        write_summary_csv(summary, smk.output.csv)
+        write_csv(summary_rows(summary), smk.output.csv)
 
 
 if __name__ == "__main__":

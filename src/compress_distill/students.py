@@ -27,3 +27,15 @@ def save_student_tokenizer(student: dict[str, Any], out_dir: str | Path) -> Any:
     tokenizer = AutoTokenizer.from_pretrained(student["model"])
     tokenizer.save_pretrained(out_dir)
     return tokenizer
+
+
+def pretrain_texts(path: str | Path) -> list[str]:
+    """Task-neutral text for a from_config student's brief pretraining: each record's question and
+    worked solution (GSM8K's fields), real English math in another format than the demo's task."""
+    from compress_distill.io import iter_jsonl, require_fields
+
+    texts = []
+    for lineno, record in iter_jsonl(path):
+        require_fields(record, ("question", "answer"), f"{path}:{lineno}")
+        texts.append(f"{record['question']}\n{record['answer']}")
+    return texts

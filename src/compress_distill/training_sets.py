@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import random
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -49,21 +50,22 @@ def target_text(
     compressed: dict[str, Any] | None,
     unit: str = "chars",
     tokenizer: Any = None,
-) -> str:
-    """The completion a student learns for one problem under one variant."""
+) -> tuple[str, str]:
+    """The completion a student learns for one problem under one variant, and where it came from:
+    raw, answer-only, the compressor's outcome (kept, appended, empty) or the truncation's
+    (truncated, kept_whole when the raw trace was already short enough, answer_only)."""
     if variant == RAW:
-        return raw["completion"]
+        return raw["completion"], "raw"
     if variant == ANSWER_ONLY:
-        return answer_only(raw["extracted_answer"])
+        return answer_only(raw["extracted_answer"]), "answer_only"
     if compressed is None:
         raise KeyError(f"variant {variant!r} needs the compressed trace of {raw['problem_id']}")
     if variant.startswith(TRUNCATED):
         budget = measure(compressed["completion"], unit, tokenizer)
-        text, _ = truncate_to_match(
+        return truncate_to_match(
             raw["completion"], budget, raw["extracted_answer"], unit, tokenizer
         )
-        return text
-    return compressed["completion"]
+    return compressed["completion"], compressed["outcome"]
 
 
 def make_example(problem_id: str, question: str, prompt_template: str, text: str) -> dict[str, Any]:
@@ -123,18 +125,20 @@ def build_training_set(
     prompt_template: str,
     unit: str = "chars",
     tokenizer: Any = None,
-) -> list[dict[str, Any]]:
-    """The examples of one (teacher, variant, regime) training set, in selection order."""
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The examples of one (teacher, variant, regime) training set, in selection order, and how
+    many targets had each origin (see target_text)."""
     raw = first_sample_per_problem(verified_rows)
     compressed = {(r["problem_id"], r["sample_index"]): r for r in compressed_rows}
     ids = select_problems(list(raw), available, regime, seed)
-    examples = []
+    examples, origins = [], Counter()
     for problem_id in ids:
         row = raw[problem_id]
         partner = compressed.get((problem_id, row["sample_index"]))
-        text = target_text(variant, row, partner, unit, tokenizer)
+        text, origin = target_text(variant, row, partner, unit, tokenizer)
         examples.append(make_example(problem_id, row["question"], prompt_template, text))
-    return examples
+        origins[origin] += 1
+    return examples, dict(origins)
 
 
 def summarize(all_stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -163,8 +167,25 @@ def summary_rows(all_stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def write_summary_csv(all_stats: Sequence[dict[str, Any]], path: str) -> None:
-    rows = summary_rows(all_stats)
+def compression_summary(
+    teacher: str, compressor: str, counts: Sequence[dict[str, int]], rows: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """Answer-preservation outcomes of one (teacher, compressor) over its shards, and the pooled
+    character ratio of what it kept."""
+    totals = Counter()
+    for shard_counts in counts:
+        totals.update(shard_counts)
+    raw_chars = sum(row["raw_chars"] for row in rows)
+    return {
+        "teacher": teacher,
+        "compressor": compressor,
+        "traces": sum(totals.values()),
+        **{outcome: totals[outcome] for outcome in sorted(totals)},
+        "chars_ratio": _ratio(sum(row["compressed_chars"] for row in rows), raw_chars),
+    }
+
+
+def write_csv(rows: Sequence[dict[str, Any]], path: str) -> None:
     with atomic_writer(path) as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [])
         writer.writeheader()

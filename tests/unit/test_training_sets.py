@@ -11,7 +11,8 @@ from compress_distill.training_sets import (
     first_sample_per_problem,
     select_problems,
     set_stats,
-    write_summary_csv,
+    summary_rows,
+    write_csv,
 )
 
 IDS = [f"p{i:02d}" for i in range(30)]
@@ -33,7 +34,12 @@ def _verified(ids=IDS):
 
 def _compressed(ids=IDS):
     return [
-        {"problem_id": pid, "sample_index": 0, "completion": f"{i}+{i}={2 * i}. \\boxed{{{2 * i}}}"}
+        {
+            "problem_id": pid,
+            "sample_index": 0,
+            "completion": f"{i}+{i}={2 * i}. \\boxed{{{2 * i}}}",
+            "outcome": "kept",
+        }
         for i, pid in enumerate(ids)
     ]
 
@@ -60,8 +66,10 @@ def test_regimes_are_nested_and_respect_drops():
 
 @pytest.mark.parametrize("variant", ["raw", "c", "truncated-c", "answer-only"])
 def test_every_variant_uses_the_same_problems(variant):
-    examples = build_training_set(_verified(), _compressed(), [], variant, 12, 0, "Q: {question}")
-    reference = build_training_set(_verified(), _compressed(), [], "raw", 12, 0, "Q: {question}")
+    examples = build_training_set(_verified(), _compressed(), [], variant, 12, 0, "Q: {question}")[
+        0
+    ]
+    reference = build_training_set(_verified(), _compressed(), [], "raw", 12, 0, "Q: {question}")[0]
     assert [e["id"] for e in examples] == [e["id"] for e in reference]
     assert examples[0]["prompt"][0]["content"].startswith("Q: What is")
     assert completion_text(examples[0]).rstrip().endswith("}")
@@ -70,10 +78,11 @@ def test_every_variant_uses_the_same_problems(variant):
 @pytest.mark.parametrize("unit", ["chars", "tokens"])
 def test_truncated_targets_match_compressed_length_per_example(unit):
     tokenizer = build_char_tokenizer() if unit == "tokens" else None
-    compressed = build_training_set(_verified(), _compressed(), [], "c", 30, 0, "{question}")
-    truncated = build_training_set(
+    compressed, _ = build_training_set(_verified(), _compressed(), [], "c", 30, 0, "{question}")
+    truncated, origins = build_training_set(
         _verified(), _compressed(), [], "truncated-c", 30, 0, "{question}", unit, tokenizer
     )
+    assert origins == {"truncated": 30}
 
     def size(text):
         if unit == "chars":
@@ -86,8 +95,9 @@ def test_truncated_targets_match_compressed_length_per_example(unit):
 
 def test_stats_and_ratios(tmp_path):
     tokenizer = build_char_tokenizer()
-    raw = build_training_set(_verified(), [], [], "raw", 30, 0, "{question}")
-    short = build_training_set(_verified(), _compressed(), [], "c", 30, 0, "{question}")
+    raw, origins = build_training_set(_verified(), [], [], "raw", 30, 0, "{question}")
+    assert origins == {"raw": 30}
+    short, _ = build_training_set(_verified(), _compressed(), [], "c", 30, 0, "{question}")
     raw_stats = set_stats(raw, {"tiny": tokenizer})
     stats = add_ratios(set_stats(short, {"tiny": tokenizer}), raw_stats)
     chars = sum(len(completion_text(e)) for e in short)
@@ -98,6 +108,6 @@ def test_stats_and_ratios(tmp_path):
     assert add_ratios(raw_stats, raw_stats)["chars_ratio"] == 1.0
 
     path = tmp_path / "summary.csv"
-    write_summary_csv([{"teacher": "t", "variant": "c", "regime": "30"} | stats], str(path))
+    write_csv(summary_rows([{"teacher": "t", "variant": "c", "regime": "30"} | stats]), str(path))
     (row,) = csv.DictReader(path.open())
     assert row["variant"] == "c" and float(row["tokens_ratio_tiny"]) < 1

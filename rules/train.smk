@@ -1,0 +1,44 @@
+rule base_model:
+    input:
+        tokenizer=f"{RESULTS}/students/{{student}}/tokenizer",
+        text=repo_path(config["training"]["pretrain_text"]),
+    output:
+        directory(f"{RESULTS}/students/{{student}}/base"),
+    log:
+        f"{LOGS}/base_model/{{student}}.log",
+    conda:
+        "../envs/train.yaml"
+    resources:
+        gpu=lambda w: student_entry(w)["resources"]["gpus"],
+        mem_mb=lambda w: student_entry(w)["resources"]["mem_mb"],
+        runtime=lambda w: student_entry(w)["resources"]["runtime"],
+    params:
+        student=student_entry,
+    script:
+        "../scripts/base_model.py"
+
+
+rule train:
+    input:
+        dataset=f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.jsonl",
+        base=f"{RESULTS}/students/{{student}}/base",
+    output:
+        model=directory(f"{RUN}/model"),
+        metrics=f"{RUN}/train_metrics.json",
+        loss=f"{RUN}/loss.csv",
+    log:
+        f"{LOGS}/train/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}.log",
+    conda:
+        "../envs/train.yaml"
+    threads: lambda w: student_entry(w)["resources"]["cpus"]
+    resources:
+        gpu=lambda w: student_entry(w)["resources"]["gpus"],
+        mem_mb=lambda w: student_entry(w)["resources"]["mem_mb"],
+        runtime=lambda w: student_entry(w)["resources"]["runtime"],
+    params:
+        settings=train_settings,
+        strategy=lambda w: student_entry(w)["strategy"],
+        # Not an output: Snakemake must not delete it when a job dies, so a rerun resumes from it.
+        checkpoint_dir=checkpoint_dir,
+    script:
+        "../scripts/train.py"
