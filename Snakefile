@@ -12,6 +12,9 @@ if not workflow.overwrite_configfiles:
     configfile: f"{workflow.basedir}/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/problems.smk"
 include: "rules/generate.smk"
@@ -19,6 +22,8 @@ include: "rules/verify.smk"
 include: "rules/compress.smk"
 include: "rules/training_sets.smk"
 include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/aggregate.smk"
 
 
 rule all:

@@ -1,5 +1,6 @@
 # Config validation, output paths and the grid of targets. Rules import their paths from here.
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -144,6 +145,11 @@ def all_targets():
         targets.append(f"{RESULTS}/tables/training_sets.csv")
         targets.append(f"{RESULTS}/tables/compression.csv")
     targets += [f"{RESULTS}/runs/{run.path}/train_metrics.json" for run in RUNS]
+    if RUN_BENCHMARKS:
+        targets += [
+            f"{RESULTS}/tables/main.md",
+            f"{RESULTS}/figures/accuracy_vs_length.png",
+        ]
     return targets
 
 
@@ -175,3 +181,37 @@ def checkpoint_dir(wildcards):
     return (
         f"{RESULTS}/checkpoints/{w.teacher}/{w.variant}/{w.student}/{w.mode}/{w.regime}"
     )
+
+
+# --- evaluation ------------------------------------------------------------------------------
+BENCHMARKS = list(config.get("benchmarks", {}))
+EVAL = RUN.replace("/runs/", "/evals/")
+
+
+wildcard_constraints:
+    benchmark=_alternatives(BENCHMARKS) if BENCHMARKS else "(?!)",
+
+
+def evaluation_inputs(wildcards):
+    """The trained model (and, for LoRA, the base its adapter belongs to) and the problems."""
+    run = RUN.format(**dict(wildcards.items()))
+    benchmark = config["benchmarks"][wildcards.benchmark]
+    inputs = {
+        "model": f"{run}/model",
+        "problems": f"{RESULTS}/problems/{benchmark['problemset']}.jsonl",
+        "prompt": repo_path(config["training_sets"]["prompt"]),
+    }
+    if wildcards.mode == "lora":
+        inputs["base"] = f"{RESULTS}/students/{wildcards.student}/base"
+    return inputs
+
+
+# --- aggregation -------------------------------------------------------------------------------
+RUN_BENCHMARKS = [(run.path, benchmark) for run in RUNS for benchmark in BENCHMARKS]
+FIGURES = [
+    "accuracy_vs_length",
+    "training_cost",
+    "compression_ratios",
+    "compression_vs_truncation",
+    "retention_vs_efficiency",
+]

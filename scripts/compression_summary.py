@@ -4,7 +4,8 @@ from pathlib import Path
 
 from compress_distill.io import read_json, read_jsonl
 from compress_distill.logs import log_to
-from compress_distill.training_sets import compression_summary, write_csv
+from compress_distill.tables import write_csv
+from compress_distill.training_sets import compression_summary
 
 
 def main(smk) -> None:

@@ -2,7 +2,8 @@
 
 from compress_distill.io import read_json, write_json
 from compress_distill.logs import log_to
-from compress_distill.training_sets import summarize, summary_rows, write_csv
+from compress_distill.tables import write_csv
+from compress_distill.training_sets import summarize, summary_rows
 
 
 def main(smk) -> None:

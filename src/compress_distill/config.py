@@ -83,6 +83,11 @@ def _check_references(config: dict[str, Any]) -> None:
             raise _undefined(
                 f"teachers.{name}.problemset", "problem set", teacher["problemset"], problemsets
             )
+    for name, benchmark in config.get("benchmarks", {}).items():
+        if benchmark["problemset"] not in problemsets:
+            raise _undefined(
+                f"benchmarks.{name}.problemset", "problem set", benchmark["problemset"], problemsets
+            )
     _check_grid(config)
     truncation = config.get("truncation", {})
     for index, name in enumerate(truncation.get("compressors", [])):

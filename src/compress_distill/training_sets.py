@@ -8,7 +8,6 @@ problems that every variant has, so smaller regimes are subsets of larger ones.
 
 from __future__ import annotations
 
-import csv
 import random
 import statistics
 from collections import Counter
@@ -17,7 +16,6 @@ from typing import Any
 
 from compress_distill.compression import answer_only, measure, truncate_to_match
 from compress_distill.grid import ANSWER_ONLY, RAW, TRUNCATED
-from compress_distill.io import atomic_writer
 
 
 def first_sample_per_problem(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -183,10 +181,3 @@ def compression_summary(
         **{outcome: totals[outcome] for outcome in sorted(totals)},
         "chars_ratio": _ratio(sum(row["compressed_chars"] for row in rows), raw_chars),
     }
-
-
-def write_csv(rows: Sequence[dict[str, Any]], path: str) -> None:
-    with atomic_writer(path) as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)

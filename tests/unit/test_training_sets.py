@@ -4,6 +4,7 @@ import pytest
 
 from compress_distill.grid import variant_names
 from compress_distill.models import build_char_tokenizer
+from compress_distill.tables import write_csv
 from compress_distill.training_sets import (
     add_ratios,
     build_training_set,
@@ -12,7 +13,6 @@ from compress_distill.training_sets import (
     select_problems,
     set_stats,
     summary_rows,
-    write_csv,
 )
 
 IDS = [f"p{i:02d}" for i in range(30)]

@@ -27,6 +27,7 @@ class TransformersEngine(Engine):
         batch_size: int = 16,
         seed: int = 0,
         trust_remote_code: bool = False,
+        lora_path: str | None = None,
     ) -> None:
         import torch
         import transformers
@@ -47,7 +48,13 @@ class TransformersEngine(Engine):
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self._model = AutoModelForCausalLM.from_pretrained(
             model, dtype=torch_dtype, trust_remote_code=trust_remote_code
-        ).to(self.device)
+        )
+        if lora_path:
+            from peft import PeftModel
+
+            # Merged into the base weights: the same function as base + adapter, at base speed.
+            self._model = PeftModel.from_pretrained(self._model, lora_path).merge_and_unload()
+        self._model = self._model.to(self.device)
         self._model.eval()
         self._eos_ids = _eos_ids(self._model.generation_config.eos_token_id, self.tokenizer)
 

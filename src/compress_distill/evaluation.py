@@ -1,0 +1,76 @@
+"""Evaluation of one trained student on one benchmark: generate, extract, verify.
+
+The student answers each problem with the same prompt template and chat template it was trained
+with; its outputs go through the same answer extraction and Math-Verify check as teacher traces.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from compress_distill.engines import Request, SamplingSettings, make_engine
+from compress_distill.generation import build_messages
+from compress_distill.verify import verify_rows
+
+# Written by training next to a LoRA adapter: which base model the adapter belongs to.
+BASE_POINTER = "base_model.json"
+
+
+def resolve_model(model_dir: str | Path) -> tuple[str, str | None]:
+    """(model to load, LoRA adapter or None): a full model loads as is, an adapter on its base."""
+    pointer = Path(model_dir) / BASE_POINTER
+    if not pointer.is_file():
+        return str(model_dir), None
+    return json.loads(pointer.read_text(encoding="utf-8"))["base_model"], str(model_dir)
+
+
+def evaluate(
+    problems: Sequence[dict[str, Any]],
+    model_dir: str | Path,
+    prompt_template: str,
+    benchmark: dict[str, Any],
+    engine: dict[str, Any],
+    workers: int = 1,
+) -> list[dict[str, Any]]:
+    """One prediction row per (problem, seed); greedy decoding uses one seed."""
+    model, adapter = resolve_model(model_dir)
+    engine_args = dict(engine.get("engine_args", {}))
+    if adapter:
+        engine_args["lora_path"] = adapter
+    requests = [
+        Request(build_messages(p["question"], prompt_template), context=p) for p in problems
+    ]
+    seeds = benchmark["seeds"] if benchmark["temperature"] > 0 else benchmark["seeds"][:1]
+    rows = []
+    with make_engine(engine["engine"], model, engine_args) as student:
+        for seed in seeds:
+            sampling = SamplingSettings(
+                temperature=benchmark["temperature"],
+                top_p=benchmark["top_p"],
+                max_tokens=benchmark["max_new_tokens"],
+                seed=seed,
+            )
+            completions = student.generate(requests, sampling)
+            rows += [
+                {
+                    "problem_id": problem["id"],
+                    "seed": seed,
+                    "question": problem["question"],
+                    "gold": problem["answer"],
+                    "completion": completion.text,
+                    "output_tokens": completion.output_tokens,
+                    "hit_limit": completion.finish_reason == "length",
+                }
+                for problem, completion in zip(problems, completions, strict=True)
+            ]
+    return [_prediction(row) for row in verify_rows(rows, workers=workers)]
+
+
+def _prediction(row: dict[str, Any]) -> dict[str, Any]:
+    """The evaluation's row shape: the student's text is its `output`."""
+    row = dict(row)
+    row["output"] = row.pop("completion")
+    return row

@@ -1,0 +1,475 @@
+"""The paper's figures from the tidy rows (see metrics.tidy_table), as PDF and 300-dpi PNG.
+
+Figures are built on matplotlib.figure.Figure, never pyplot: no global figure state, and the Agg
+(PNG) and PDF canvases are picked by format at save time, whatever backend the process has.
+Every variant keeps one colour across all figures (variant_colors); a truncated-<compressor>
+variant is a lighter shade of its compressor's hue, hatched in bars and edged in the full hue.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.colors import to_hex, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from compress_distill.grid import RAW, RUN_KEYS
+from compress_distill.io import atomic_writer
+from compress_distill.metrics import (
+    compressor_of,
+    finite,
+    truncation_pairs,
+    variant_kind,
+    variant_sort_key,
+)
+
+COLUMN_WIDTH = 3.3  # inches: one column of a two-column paper
+PAGE_WIDTH = 6.9
+# Okabe & Ito (2008), safe for the common colour-vision deficiencies.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+RAW_COLOR = OKABE_ITO["black"]
+ANSWER_ONLY_COLOR = "#999999"
+# Yellow last: it is the hardest to see on white.
+COMPRESSOR_HUES = tuple(
+    OKABE_ITO[name]
+    for name in ("blue", "vermillion", "green", "purple", "orange", "sky_blue", "yellow")
+)
+TRUNCATED_HATCH = "////"
+MODE_MARKERS = {"full": "o", "lora": "s"}
+_OTHER_MARKERS = ("^", "D", "v", "P", "X")
+STYLE = {
+    "font.size": 8,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "legend.fontsize": 7,
+    "axes.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.linewidth": 0.4,
+    "grid.color": "#e0e0e0",
+    "lines.linewidth": 1.0,
+    "lines.markersize": 4,
+    "patch.linewidth": 0.6,
+    "hatch.linewidth": 0.5,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "xtick.minor.width": 0.4,
+    "ytick.minor.width": 0.4,
+    "xtick.major.size": 2.5,
+    "ytick.major.size": 2.5,
+    "legend.frameon": False,
+    "legend.handlelength": 1.2,
+    "legend.columnspacing": 1.0,
+    # TrueType fonts in the PDF: editable text, and what publishers' checkers want.
+    "pdf.fonttype": 42,
+    "figure.dpi": 100,
+}
+
+# Process-wide, append-only: once a compressor has a hue it keeps it, whatever subset of
+# variants a later figure shows.
+_compressor_slots: list[str] = []
+
+
+def register_compressors(names: Iterable[str]) -> None:
+    """Give compressors hues in this order (e.g. the config's), before any figure is drawn.
+
+    Without it, hues go to compressors in sorted order as figures first meet them; call it to
+    make colours independent of which figures a process draws first.
+    """
+    for name in names:
+        if name not in _compressor_slots:
+            _compressor_slots.append(name)
+
+
+def _lighten(color: str, amount: float = 0.5) -> str:
+    """Mix with white: the truncated twin's shade of its compressor's hue."""
+    return to_hex([c + (1 - c) * amount for c in to_rgb(color)])
+
+
+def _hue(compressor: str) -> str:
+    register_compressors([compressor])
+    return COMPRESSOR_HUES[_compressor_slots.index(compressor) % len(COMPRESSOR_HUES)]
+
+
+def variant_colors(variants: Iterable[str]) -> dict[str, str]:
+    """A hex colour per variant, in the study's variant order (raw, compressors, truncated-...,
+    answer-only): raw black, answer-only grey, each compressor an Okabe-Ito hue, its truncated
+    twin a lighter shade of that hue. A variant's colour never depends on the other variants."""
+    ordered = sorted(set(variants), key=variant_sort_key)
+    register_compressors(sorted({compressor_of(v) for v in ordered} - {None}))
+    colors = {}
+    for variant in ordered:
+        kind, compressor = variant_kind(variant), compressor_of(variant)
+        if compressor is None:
+            colors[variant] = RAW_COLOR if kind == RAW else ANSWER_ONLY_COLOR
+        else:
+            hue = _hue(compressor)
+            colors[variant] = _lighten(hue) if kind == "truncated" else hue
+    return colors
+
+
+def _contrast(color: str) -> str:
+    """White or black, whichever reads on `color` (by its relative luminance)."""
+    red, green, blue = to_rgb(color)
+    return "white" if 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.5 else "black"
+
+
+def _edge_color(variant: str) -> str:
+    """The full hue: outlines keep a light truncated shade visible."""
+    compressor = compressor_of(variant)
+    return _hue(compressor) if compressor else variant_colors([variant])[variant]
+
+
+def mode_markers(modes: Iterable[str]) -> dict[str, str]:
+    """Marker per fine-tuning mode: full a circle, lora a square, others in sorted order."""
+    others = iter(_OTHER_MARKERS)
+    return {mode: MODE_MARKERS.get(mode) or next(others, "o") for mode in sorted(set(modes))}
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def _save(fig: Figure, stem: str | Path) -> list[Path]:
+    """stem.pdf and stem.png (300 dpi), each written to a temporary file then renamed."""
+    paths = []
+    for fmt in ("pdf", "png"):
+        path = Path(f"{stem}.{fmt}")
+        # No creation date in the PDF: the same data gives the same bytes.
+        metadata = {"CreationDate": None} if fmt == "pdf" else None
+        with atomic_writer(path, "wb") as handle:
+            fig.savefig(handle, format=fmt, dpi=300, metadata=metadata)
+        paths.append(path)
+    return paths
+
+
+def _no_data(stem: str | Path, title: str) -> list[Path]:
+    fig = Figure(figsize=(COLUMN_WIDTH, 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_axis_off()
+    return _save(fig, stem)
+
+
+def _scatter(
+    ax: Axes, x: float, y: float, variant: str, mode: str, markers: Mapping[str, str]
+) -> None:
+    ax.scatter(
+        [x],
+        [y],
+        s=18,
+        marker=markers[mode],
+        color=variant_colors([variant])[variant],
+        edgecolors=_edge_color(variant),
+        linewidths=0.7,
+        zorder=3,
+    )
+
+
+def _variant_handles(variants: Iterable[str], patches: bool = False) -> list[Any]:
+    """Legend entries in variant order: filled patches for bars, circles for points."""
+    handles: list[Any] = []
+    for variant, color in variant_colors(variants).items():
+        edge = _edge_color(variant)
+        if patches:
+            hatch = TRUNCATED_HATCH if variant_kind(variant) == "truncated" else None
+            handles.append(Patch(facecolor=color, edgecolor=edge, hatch=hatch, label=variant))
+        else:
+            handles.append(
+                Line2D([], [], ls="", marker="o", color=color, mec=edge, mew=0.7, label=variant)
+            )
+    return handles
+
+
+def _mode_handles(modes: Iterable[str]) -> list[Line2D]:
+    """Marker legend entries; none for a single mode, whose marker tells nothing."""
+    markers = mode_markers(modes)
+    if len(markers) < 2:
+        return []
+    return [
+        Line2D([], [], ls="", marker=marker, mfc="none", mec="0.3", mew=0.7, label=mode)
+        for mode, marker in markers.items()
+    ]
+
+
+def _legend(fig: Figure, variants: Sequence[Any], modes: Sequence[Any] = ()) -> None:
+    """Below the panels: variants in up to three columns, modes in a column of their own."""
+    rows = max(len(modes), math.ceil(len(variants) / 3))
+    columns = [list(variants[i : i + rows]) for i in range(0, len(variants), rows)]
+    if modes:
+        columns.append(list(modes))
+    # Legends fill column by column: invisible entries keep each group in its own columns.
+    handles = [h for col in columns for h in col + [Patch(alpha=0, label="")] * (rows - len(col))]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(columns))
+
+
+def _plain_log(axis: Any, subs: Sequence[float] = (1.0,)) -> None:
+    """Log axis ticked at subs x 10^k and labelled 20, 1,000 rather than 2x10^1, 10^3."""
+    axis.set_major_locator(LogLocator(subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _facet_keys(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """teacher and student, plus regime and benchmark where rows hold several (else panels would
+    mix them)."""
+    varying = tuple(key for key in ("regime", "benchmark") if len({r[key] for r in rows}) > 1)
+    return ("teacher", "student", *varying)
+
+
+def _facet_title(key: tuple[Any, ...]) -> str:
+    teacher, student, *rest = key
+    return ", ".join([f"{teacher} → {student}", *map(str, rest)])
+
+
+def _panels(n: int, row_height: float) -> tuple[Figure, Any]:
+    """A figure and an (nrows, ncols) array of n panels: one column wide for up to two panels,
+    page wide (four per row) beyond; spare panels hidden."""
+    ncols = min(n, 4)
+    nrows = math.ceil(n / ncols)
+    width = COLUMN_WIDTH if n <= 2 else PAGE_WIDTH
+    # The extra height holds the legend below the panels.
+    fig = Figure(figsize=(width, nrows * row_height + 0.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def _geomean(values: Iterable[float]) -> float:
+    """The mean of ratios: geometric, so 2x and 0.5x average to 1x."""
+    return math.exp(statistics.fmean(math.log(v) for v in values))
+
+
+def plot_accuracy_vs_length(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path]:
+    """(a) Accuracy against mean output tokens (log), one panel per teacher and student; colour
+    per variant, marker per mode, error bars for the std over seeds."""
+    title = "Accuracy against output length"
+    # Zero or missing lengths cannot sit on a log axis.
+    points = [
+        r
+        for r in rows
+        if finite(r.get("mean_output_tokens")) and finite(r.get("accuracy")) is not None
+    ]
+    with _style():
+        if not points:
+            return _no_data(stem, title)
+        keys = _facet_keys(points)
+        facets = sorted({tuple(r[k] for k in keys) for r in points}, key=str)
+        fig, axes = _panels(len(facets), row_height=1.9)
+        markers = mode_markers(r["mode"] for r in points)
+        for ax, facet in zip(axes.flat, facets, strict=False):
+            for row in (r for r in points if tuple(r[k] for k in keys) == facet):
+                x, y = row["mean_output_tokens"], 100 * row["accuracy"]
+                if (row.get("n_seeds") or 0) > 1:
+                    ax.errorbar(x, y, yerr=100 * row["accuracy_std"], color="0.6", lw=0.6, zorder=2)
+                _scatter(ax, x, y, row["variant"], row["mode"], markers)
+            ax.set_xscale("log")
+            _plain_log(ax.xaxis)
+            ax.set_title(_facet_title(facet))
+            ax.set_xlabel("Mean output tokens")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("Accuracy (%)")
+        _legend(fig, _variant_handles({r["variant"] for r in points}), _mode_handles(markers))
+        return _save(fig, stem)
+
+
+def plot_training_cost(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path]:
+    """(b) Training cost of each variant relative to raw: training tokens and wall time (both % of
+    raw, so shorter bars are cheaper; wall time = 100 / training_speedup). Bars are geometric
+    means over runs, dots single runs; the speedup is written at each bar's end."""
+    title = "Training cost relative to raw"
+    # Training metrics belong to a run: one value per run, however many benchmarks it has.
+    runs = {tuple(r[k] for k in RUN_KEYS): r for r in rows if r["variant"] != RAW}
+    tokens = {k: 100 * v for k, r in runs.items() if (v := finite(r.get("training_token_ratio")))}
+    wall = {k: 100 / v for k, r in runs.items() if (v := finite(r.get("training_speedup")))}
+    panels = (
+        ("Training tokens\n(% of raw)", tokens, False),
+        ("Training wall time\n(% of raw)", wall, True),
+    )
+    with _style():
+        variants = sorted({key[1] for key in [*tokens, *wall]}, key=variant_sort_key)
+        if not variants:
+            return _no_data(stem, title)
+        fig = Figure(figsize=(COLUMN_WIDTH, 0.9 + 0.22 * len(variants)), layout="constrained")
+        axes = fig.subplots(1, 2, sharey=True)
+        colors = variant_colors(variants)
+        for ax, (label, values, show_speedup) in zip(axes, panels, strict=True):
+            for y, variant in enumerate(variants):
+                per_run = [v for key, v in values.items() if key[1] == variant]
+                if not per_run:
+                    continue
+                mean = _geomean(per_run)
+                truncated = variant_kind(variant) == "truncated"
+                ax.barh(
+                    y,
+                    mean,
+                    height=0.7,
+                    color=colors[variant],
+                    edgecolor=_edge_color(variant),
+                    hatch=TRUNCATED_HATCH if truncated else None,
+                )
+                ax.plot(per_run, [y] * len(per_run), ls="", marker="o", ms=1.8, color="0.25")
+                if show_speedup:
+                    ax.annotate(
+                        f"{100 / mean:.1f}×",
+                        (max(*per_run, mean), y),
+                        xytext=(3, 0),
+                        textcoords="offset points",
+                        va="center",
+                        fontsize=6,
+                    )
+            ax.axvline(100, color="0.3", lw=0.6, ls="--", zorder=1)
+            ax.set_xlabel(label)
+            ax.set_xlim(left=0)
+            ax.grid(axis="y", visible=False)
+        axes[0].set_yticks(range(len(variants)), variants)
+        axes[0].invert_yaxis()
+        return _save(fig, stem)
+
+
+def plot_compression_ratios(
+    ratios: Mapping[tuple[str, str], Sequence[float]], stem: str | Path
+) -> list[Path]:
+    """(c) Distribution of compressed/raw length (chars) per trace: a box per compressor, grouped
+    by teacher. `ratios` maps (teacher, compressor) to per-trace ratios."""
+    title = "Compression ratio per trace"
+    data = {key: list(values) for key, values in ratios.items() if len(values)}
+    with _style():
+        if not data:
+            return _no_data(stem, title)
+        teachers = sorted({teacher for teacher, _ in data})
+        compressors = sorted({c for _, c in data}, key=variant_sort_key)
+        colors = variant_colors(compressors)
+        width = 0.8 / len(compressors)
+        fig = Figure(figsize=(COLUMN_WIDTH, 2.3), layout="constrained")
+        ax = fig.add_subplot()
+        for i, teacher in enumerate(teachers):
+            for j, compressor in enumerate(compressors):
+                values = data.get((teacher, compressor))
+                if not values:
+                    continue
+                ax.boxplot(
+                    values,
+                    positions=[i - 0.4 + width * (j + 0.5)],
+                    widths=0.85 * width,
+                    patch_artist=True,
+                    boxprops={"facecolor": colors[compressor], "edgecolor": "0.2", "lw": 0.6},
+                    medianprops={"color": _contrast(colors[compressor]), "lw": 1.0},
+                    whiskerprops={"lw": 0.6, "color": "0.2"},
+                    capprops={"lw": 0.6, "color": "0.2"},
+                    flierprops={"marker": ".", "ms": 2, "mec": "none", "mfc": "0.4"},
+                )
+        ax.set_xticks(range(len(teachers)), teachers)
+        ax.set_xlim(-0.5, len(teachers) - 0.5)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("Teacher")
+        ax.set_ylabel("Compressed / raw (chars)")
+        ax.grid(axis="x", visible=False)
+        _legend(fig, _variant_handles(compressors, patches=True))
+        return _save(fig, stem)
+
+
+def plot_compression_vs_truncation(
+    rows: Sequence[Mapping[str, Any]], stem: str | Path
+) -> list[Path]:
+    """(d) Each compressor's accuracy against its length-matched truncated twin's, one point per
+    setting: above the diagonal, compression beats truncation."""
+    title = "Compression against truncation"
+    # The difference is None exactly when either accuracy is missing.
+    pairs = [p for p in truncation_pairs(rows) if p["accuracy_difference"] is not None]
+    with _style():
+        if not pairs:
+            return _no_data(stem, title)
+        fig = Figure(figsize=(COLUMN_WIDTH, 3.0), layout="constrained")
+        ax = fig.add_subplot()
+        markers = mode_markers(p["mode"] for p in pairs)
+        for pair in pairs:
+            x, y = 100 * pair["truncated"]["accuracy"], 100 * pair["compressed"]["accuracy"]
+            _scatter(ax, x, y, pair["compressor"], pair["mode"], markers)
+        values = [100 * p[side]["accuracy"] for p in pairs for side in ("compressed", "truncated")]
+        pad = max(2.0, 0.05 * (max(values) - min(values)))
+        low, high = max(0.0, min(values) - pad), min(100.0, max(values) + pad)
+        ax.plot([low, high], [low, high], color="0.3", lw=0.6, ls="--", zorder=1)
+        ax.set_xlim(low, high)
+        ax.set_ylim(low, high)
+        ax.set_aspect("equal")
+        ax.text(0.04, 0.96, "compression better", transform=ax.transAxes, va="top", color="0.4")
+        ax.text(0.96, 0.04, "truncation better", transform=ax.transAxes, ha="right", color="0.4")
+        ax.set_xlabel("Accuracy, truncated to same length (%)")
+        ax.set_ylabel("Accuracy, compressed (%)")
+        compressors = {p["compressor"] for p in pairs}
+        _legend(fig, _variant_handles(compressors), _mode_handles(markers))
+        return _save(fig, stem)
+
+
+def plot_retention_vs_efficiency(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path]:
+    """(e) Accuracy retention against per-token efficiency gain (log), one point per non-raw run
+    and benchmark; dashed lines mark raw (1 on both axes)."""
+    title = "Retention against per-token efficiency"
+    points = [
+        r
+        for r in rows
+        if r["variant"] != RAW
+        and finite(r.get("accuracy_retention")) is not None
+        and finite(r.get("per_token_efficiency_gain"))
+    ]
+    with _style():
+        if not points:
+            return _no_data(stem, title)
+        fig = Figure(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
+        ax = fig.add_subplot()
+        markers = mode_markers(r["mode"] for r in points)
+        for row in points:
+            x, y = row["per_token_efficiency_gain"], row["accuracy_retention"]
+            _scatter(ax, x, y, row["variant"], row["mode"], markers)
+        ax.axhline(1, color="0.3", lw=0.6, ls="--", zorder=1)
+        ax.axvline(1, color="0.3", lw=0.6, ls="--", zorder=1)
+        ax.set_xscale("log")
+        _plain_log(ax.xaxis, subs=(1.0, 2.0, 5.0))
+        ax.set_xlabel("Per-token efficiency gain over raw (×)")
+        ax.set_ylabel("Accuracy retention (× raw)")
+        _legend(fig, _variant_handles({r["variant"] for r in points}), _mode_handles(markers))
+        return _save(fig, stem)
+
+
+def write_figures(
+    rows: Sequence[Mapping[str, Any]],
+    ratios: Mapping[tuple[str, str], Sequence[float]],
+    out_dir: str | Path,
+) -> list[Path]:
+    """All five figures under out_dir, named after what they show."""
+    out = Path(out_dir)
+    return [
+        *plot_accuracy_vs_length(rows, out / "accuracy_vs_length"),
+        *plot_training_cost(rows, out / "training_cost"),
+        *plot_compression_ratios(ratios, out / "compression_ratios"),
+        *plot_compression_vs_truncation(rows, out / "compression_vs_truncation"),
+        *plot_retention_vs_efficiency(rows, out / "retention_vs_efficiency"),
+    ]

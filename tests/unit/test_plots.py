@@ -1,0 +1,78 @@
+import struct
+
+import pytest
+
+from compress_distill.plots import (
+    ANSWER_ONLY_COLOR,
+    RAW_COLOR,
+    plot_compression_ratios,
+    variant_colors,
+    write_figures,
+)
+from tests.unit.test_metrics import study_rows
+
+RATIOS = {
+    (teacher, compressor): [0.1 + 0.01 * i for i in range(20)]
+    for teacher in ("t", "u")
+    for compressor in ("llm_a", "prune")
+}
+FIGURES = (
+    "accuracy_vs_length",
+    "training_cost",
+    "compression_ratios",
+    "compression_vs_truncation",
+    "retention_vs_efficiency",
+)
+
+
+def png_size(path):
+    """Width and height from the PNG header."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module", params=["data", "empty"])
+def figures(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp(request.param)
+    if request.param == "data":
+        paths = write_figures(study_rows(modes=("full", "lora")), RATIOS, out)
+    else:
+        paths = write_figures([], {}, out)
+    return out, paths
+
+
+def test_every_figure_is_written_as_pdf_and_png(figures):
+    out, paths = figures
+    assert sorted(p.name for p in paths) == sorted(
+        f"{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")
+    )
+    for path in paths:
+        assert path.parent == out
+        head = path.read_bytes()[:8]
+        assert head.startswith(b"%PDF") if path.suffix == ".pdf" else head.startswith(b"\x89PNG")
+        assert path.stat().st_size > 1000
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_single_panel_figures_fit_one_column_at_300_dpi(figures):
+    out, _ = figures
+    width, _ = png_size(out / "retention_vs_efficiency.png")
+    assert width == round(3.3 * 300)
+
+
+def test_empty_ratio_lists_say_no_data(tmp_path):
+    paths = plot_compression_ratios({("t", "llm_a"): []}, tmp_path / "ratios")
+    assert all(path.stat().st_size > 0 for path in paths)
+
+
+def test_variant_colours_are_stable_across_subsets():
+    first = variant_colors(["answer-only", "raw", "llm_a", "truncated-llm_a"])
+    second = variant_colors(["zeta", "truncated-zeta", "truncated-llm_a", "llm_a", "alpha"])
+    assert list(first) == ["raw", "llm_a", "truncated-llm_a", "answer-only"]
+    for variant in ("llm_a", "truncated-llm_a"):
+        assert first[variant] == second[variant]
+    assert (first["raw"], first["answer-only"]) == (RAW_COLOR, ANSWER_ONLY_COLOR)
+    # Each compressor its own hue; a truncated twin a different (lighter) shade of it.
+    assert len({second["zeta"], second["llm_a"], second["alpha"]}) == 3
+    assert second["truncated-zeta"] != second["zeta"]
