@@ -15,9 +15,10 @@ PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
 SPECIAL_TOKENS = (PAD, BOS, EOS, UNK, *ROLE_TOKENS)
 
-# Printable ASCII (letters, digits, punctuation incl. \ { }, space) plus newline; tab and other
-# whitespace map to <unk>, which is fine for math traces.
-DEFAULT_ALPHABET = string.ascii_letters + string.digits + string.punctuation + " \n"
+# Printable ASCII (letters, digits, punctuation incl. \ { }, space), newline and the arithmetic
+# signs reasoning traces use (the scripted teachers write × and ÷); tab and other whitespace map to
+# <unk>, which is fine for math traces.
+DEFAULT_ALPHABET = string.ascii_letters + string.digits + string.punctuation + " \n×÷"
 
 # Each turn: role marker, content, end of turn. The assistant turn ends with EOS so that a model
 # trained on these turns stops on its own at generation time.

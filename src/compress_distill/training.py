@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import functools
 import json
 import os
 import resource
@@ -50,6 +51,14 @@ RUN_FILE = "run.json"  # in the checkpoint folder: what its checkpoints were tra
 ATTEMPTS_FILE = "attempts.jsonl"  # in the checkpoint folder: wall time of every attempt
 CHECKPOINT_PREFIX = "checkpoint-"
 LOSS_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm", "mean_token_accuracy")
+FLOAT_SETTINGS = ("learning_rate", "epochs", "warmup_ratio", "weight_decay", "lora_dropout")
+POSITIVE_INT_SETTINGS = (
+    "per_device_batch_size",
+    "gradient_accumulation_steps",
+    "max_length",
+    "logging_steps",
+    "save_steps",
+)
 
 
 @dataclass(frozen=True)
@@ -96,10 +105,7 @@ class TrainSettings:
             raise ValueError(
                 f"training setting bf16 must be 'auto', true or false, got {self.bf16!r}"
             )
-        for name in ("per_device_batch_size", "gradient_accumulation_steps", "max_length"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"training setting {name} must be >= 1, got {getattr(self, name)}")
-        for name in ("logging_steps", "save_steps"):
+        for name in POSITIVE_INT_SETTINGS:
             if getattr(self, name) < 1:
                 raise ValueError(f"training setting {name} must be >= 1, got {getattr(self, name)}")
 
@@ -116,17 +122,10 @@ class TrainSettings:
             raise ValueError(
                 f"unknown training setting(s) {unknown}; valid settings: {sorted(fields)}"
             )
-        numeric = {
-            "learning_rate": float,
-            "epochs": float,
-            "warmup_ratio": float,
-            "weight_decay": float,
-            "lora_dropout": float,
-        }
         for name, value in config.items():
-            if name in numeric and isinstance(value, str):
+            if name in FLOAT_SETTINGS and isinstance(value, str):
                 try:
-                    config[name] = numeric[name](value)
+                    config[name] = float(value)
                 except ValueError:
                     raise ValueError(f"training setting {name}: not a number: {value!r}") from None
         return cls(**config)
@@ -236,8 +235,9 @@ def mean_loss_over_steps(rows: Sequence[Mapping[str, Any]]) -> float | None:
 # Trainer plumbing
 
 
-def _progress_callback_class() -> type:
-    """Defined lazily: transformers is imported only by the functions that train."""
+@functools.cache
+def _token_counter_class() -> type:
+    """Defined lazily (and once): transformers is imported only by the functions that train."""
     from transformers import TrainerCallback
     from transformers.trainer_callback import ExportableState
 
@@ -275,6 +275,7 @@ def _progress_callback_class() -> type:
     return TokenCounter
 
 
+@functools.cache
 def _counting_trainer_class() -> type:
     from trl import SFTTrainer
 
@@ -316,6 +317,7 @@ def _sft_config(
     completion_only_loss: bool,
     packing_strategy: str = "bfd",
 ) -> Any:
+    import torch
     from trl import SFTConfig
 
     bf16 = resolve_bf16(settings.bf16)
@@ -348,6 +350,7 @@ def _sft_config(
         gradient_checkpointing=settings.gradient_checkpointing,
         report_to="none",
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
         eval_strategy="no",
     )
 
@@ -371,20 +374,22 @@ def _dataset_token_stats(dataset: Any, max_length: int, packing: bool) -> dict[s
     Counted after truncation, i.e. what the model is trained on; an example of exactly
     max_length tokens counts as truncated (indistinguishable here, and rare).
     """
-    lengths: list[int] = []
-    if packing:
-        for seq_lengths in dataset["seq_lengths"]:
-            lengths.extend(seq_lengths)
-    else:
-        lengths = [len(ids) for ids in dataset["input_ids"]]
-    completion = sum(sum(1 for x in labels[1:] if x != -100) for labels in dataset["labels"])
-    return {
-        "examples": len(lengths),
-        "tokens_per_epoch": sum(lengths),
-        "completion_tokens_per_epoch": completion,
-        "examples_truncated": sum(1 for n in lengths if n >= max_length),
-        "rows": len(dataset),
-    }
+    stats = {"examples": 0, "tokens_per_epoch": 0, "completion_tokens_per_epoch": 0}
+    stats |= {"examples_truncated": 0, "rows": len(dataset)}
+    column = "seq_lengths" if packing else "input_ids"
+    # In batches: a large training set's token lists do not fit in memory as Python ints.
+    for batch in dataset.select_columns([column, "labels"]).iter(batch_size=1024):
+        if packing:
+            lengths = [n for row in batch[column] for n in row]
+        else:
+            lengths = [len(ids) for ids in batch[column]]
+        stats["examples"] += len(lengths)
+        stats["tokens_per_epoch"] += sum(lengths)
+        stats["examples_truncated"] += sum(1 for n in lengths if n >= max_length)
+        stats["completion_tokens_per_epoch"] += sum(
+            sum(1 for x in labels[1:] if x != -100) for labels in batch["labels"]
+        )
+    return stats
 
 
 def _run_identity(
@@ -402,9 +407,10 @@ def _run_identity(
 
 def _prepare_checkpoint_dir(checkpoint_dir: Path, identity: dict[str, Any], main: bool) -> None:
     """Keep checkpoints only when they were trained on the same data, base and settings."""
-    run_file = checkpoint_dir / RUN_FILE
     if not main:
         return
+    run_file = checkpoint_dir / RUN_FILE
+    identity = json.loads(json.dumps(identity))  # as read back: tuples become lists
     if run_file.exists():
         if read_json(run_file) == identity:
             return
@@ -441,6 +447,66 @@ def _publish(tmp: Path, out_dir: Path) -> None:
 # Training
 
 
+def make_trainer(
+    dataset_path: str | Path,
+    base_model_dir: str | Path,
+    checkpoint_dir: str | Path,
+    mode: Mode,
+    settings: TrainSettings,
+    callbacks: Sequence[Any] = (),
+) -> Any:
+    """The SFTTrainer of one run (checkpoints to checkpoint_dir), not yet trained.
+
+    Its `counter` (a TokenCounter) counts the tokens of every training batch.
+    """
+    from peft import LoraConfig
+
+    from compress_distill.students import load_tokenizer
+
+    if mode not in MODES:
+        raise ValueError(f"training mode must be one of {MODES}, got {mode!r}")
+    peft_config = None
+    if mode == "lora":
+        peft_config = LoraConfig(
+            r=settings.lora_r,
+            lora_alpha=settings.lora_alpha,
+            lora_dropout=settings.lora_dropout,
+            target_modules=settings.lora_target_modules,
+            task_type="CAUSAL_LM",
+        )
+    counter_cls = _token_counter_class()
+    counter = next((cb for cb in callbacks if isinstance(cb, counter_cls)), None)
+    if counter is None:
+        counter = counter_cls()
+        callbacks = [*callbacks, counter]
+    trainer = _counting_trainer_class()(
+        model=_load_causal_lm(base_model_dir),
+        args=_sft_config(settings, Path(checkpoint_dir), save=True, completion_only_loss=True),
+        train_dataset=_load_dataset(dataset_path),
+        processing_class=load_tokenizer(base_model_dir),
+        peft_config=peft_config,
+        callbacks=list(callbacks),
+    )
+    trainer.counter = counter
+    return trainer
+
+
+def save_trained_model(trainer: Any, out_dir: str | Path, base_model_dir: str | Path) -> None:
+    """Save the trained model, or the LoRA adapter with base_model.json, and the tokenizer.
+
+    Every process must call it (FSDP gathers the full weights); the main process writes.
+    """
+    from peft import PeftModel
+
+    trainer.save_model(str(out_dir))
+    if trainer.accelerator.is_main_process and isinstance(trainer.model, PeftModel):
+        pointer = {
+            "base_model": str(base_model_dir),
+            "weights_sha256": weights_sha256(base_model_dir),
+        }
+        write_json(Path(out_dir) / BASE_MODEL_FILE, pointer)
+
+
 def train(
     dataset_path: str | Path,
     base_model_dir: str | Path,
@@ -449,19 +515,20 @@ def train(
     mode: Mode,
     settings: TrainSettings,
     threads: int | None = None,
+    metrics_path: str | Path | None = None,
+    loss_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune the base model on the training set; returns the metrics written to out_dir.
+    """Fine-tune the base model on the training set; returns the metrics it writes.
 
     mode "full" trains every weight and saves the model; "lora" trains a LoRA adapter and saves
-    it with `base_model.json` (base folder and weights sha256) for `load_trained_model`.
-    `threads` caps torch's CPU threads (None: torch's default).
+    it with base_model.json (base folder and weights sha256) for `load_trained_model`. A run
+    resumes from the latest complete checkpoint in checkpoint_dir, which is removed once the
+    outputs are written. train_metrics.json and loss.csv go into out_dir unless `metrics_path` /
+    `loss_path` name other files. `threads` caps torch's CPU threads (None: torch's default).
     """
     started = time.perf_counter()
     import torch
     from accelerate import PartialState
-    from peft import LoraConfig
-
-    from compress_distill.students import load_tokenizer
 
     if mode not in MODES:
         raise ValueError(f"training mode must be one of {MODES}, got {mode!r}")
@@ -472,8 +539,9 @@ def train(
 
     state = PartialState()
     main = state.is_main_process
-    identity = _run_identity(dataset_path, base_model_dir, mode, settings)
-    _prepare_checkpoint_dir(checkpoint_dir, identity, main)
+    _prepare_checkpoint_dir(
+        checkpoint_dir, _run_identity(dataset_path, base_model_dir, mode, settings), main
+    )
     state.wait_for_everyone()
     resume = latest_checkpoint(checkpoint_dir)
     tmp = _partial_dir(out_dir)
@@ -483,68 +551,42 @@ def train(
         if tmp.exists():
             shutil.rmtree(tmp)
 
-    counter_cls = _progress_callback_class()
-    counts = {}
+    counter_cls = _token_counter_class()
+    saved_counts = {}
     if resume is not None:
-        saved = read_json(resume / "trainer_state.json").get("stateful_callbacks", {})
-        counts = saved.get(counter_cls.__name__, {}).get("args", {})
-    counter = counter_cls(**counts)
+        callbacks_state = read_json(resume / "trainer_state.json").get("stateful_callbacks", {})
+        saved_counts = callbacks_state.get(counter_cls.__name__, {}).get("args", {})
+    counter = counter_cls(**saved_counts)
+    counted_before = counter.counts()
 
     attempts_log = AppendLog(checkpoint_dir / ATTEMPTS_FILE) if main else None
-    previous_attempts, previous_wall = (
-        _previous_attempts(attempts_log) if attempts_log else (0, 0.0)
-    )
+    previous_attempts, previous_wall = _previous_attempts(attempts_log) if main else (0, 0.0)
     attempt = previous_attempts + 1
-    if attempts_log is not None:
 
-        def heartbeat() -> None:
-            attempts_log.append(
-                [{"attempt": attempt, "elapsed_s": round(time.perf_counter() - started, 3)}]
-            )
+    def heartbeat() -> None:
+        elapsed = round(time.perf_counter() - started, 3)
+        attempts_log.append([{"attempt": attempt, "elapsed_s": elapsed}])
 
+    if main:
         counter.heartbeat = heartbeat
         heartbeat()
 
-    tokenizer = load_tokenizer(base_model_dir)
-    model = _load_causal_lm(base_model_dir)
-    peft_config = None
-    if mode == "lora":
-        peft_config = LoraConfig(
-            r=settings.lora_r,
-            lora_alpha=settings.lora_alpha,
-            lora_dropout=settings.lora_dropout,
-            target_modules=settings.lora_target_modules,
-            task_type="CAUSAL_LM",
-        )
-    config = _sft_config(settings, checkpoint_dir, save=True, completion_only_loss=True)
-    trainer = _counting_trainer_class()(
-        model=model,
-        args=config,
-        train_dataset=_load_dataset(dataset_path),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[counter],
+    trainer = make_trainer(
+        dataset_path, base_model_dir, checkpoint_dir, mode, settings, callbacks=[counter]
     )
-    trainer.counter = counter
     data_stats = _dataset_token_stats(trainer.train_dataset, settings.max_length, settings.packing)
-    counted_before = counter.counts()
-
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-
-    # Every process takes part in saving (FSDP gathers the full weights); the main one writes.
-    trainer.save_model(str(tmp))
+    save_trained_model(trainer, tmp, base_model_dir)
     metrics: dict[str, Any] = {}
     if main:
-        train_runtime = output.metrics.get("train_runtime")
-        steps_this_attempt = trainer.state.global_step - (
-            int(resume.name[len(CHECKPOINT_PREFIX) :]) if resume else 0
-        )
-        tokens_this_attempt = counter.tokens - counted_before["tokens"]
-        completion_this_attempt = counter.completion_tokens - counted_before["completion_tokens"]
+        resumed_step = int(resume.name[len(CHECKPOINT_PREFIX) :]) if resume else 0
+        steps_this_attempt = trainer.state.global_step - resumed_step
+        runtime = output.metrics.get("train_runtime")
+        tokens_now = counter.tokens - counted_before["tokens"]
+        completion_now = counter.completion_tokens - counted_before["completion_tokens"]
         rows = loss_rows(trainer.state.log_history)
         wall = time.perf_counter() - started
-        n_params = sum(p.numel() for p in trainer.model.parameters())
-        n_trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+        model = trainer.model
         metrics = {
             "mode": mode,
             "dataset": str(dataset_path),
@@ -557,6 +599,7 @@ def train(
             "steps": trainer.state.global_step,
             "planned_steps": trainer.state.max_steps,
             "epochs": trainer.state.epoch,
+            # Over all steps of the final model's trajectory (earlier attempts included).
             "train_tokens": counter.tokens,
             "train_completion_tokens": counter.completion_tokens,
             "train_padded_tokens": counter.padded_tokens,
@@ -565,22 +608,16 @@ def train(
             ),
             "final_loss": rows[-1]["loss"] if rows else None,
             "mean_loss_all_steps": mean_loss_over_steps(rows),
-            "train_loss_this_attempt": output.training_loss if steps_this_attempt > 0 else None,
+            "train_loss_this_attempt": output.training_loss if steps_this_attempt else None,
             "steps_this_attempt": steps_this_attempt,
             "wall_time_s": wall,
-            "train_runtime_s": train_runtime,
+            "train_runtime_s": runtime,
             "wall_time_all_attempts_s": previous_wall + wall,
             "attempts": attempt,
             "resumed_from": str(resume) if resume else None,
-            "tokens_per_second": (
-                tokens_this_attempt / train_runtime
-                if train_runtime and tokens_this_attempt
-                else None
-            ),
+            "tokens_per_second": tokens_now / runtime if runtime and tokens_now else None,
             "completion_tokens_per_second": (
-                completion_this_attempt / train_runtime
-                if train_runtime and completion_this_attempt
-                else None
+                completion_now / runtime if runtime and completion_now else None
             ),
             "peak_memory": peak_memory(),
             "device": _device_name(trainer.args.device),
@@ -588,21 +625,24 @@ def train(
             "torch_threads": torch.get_num_threads(),
             "bf16": bool(trainer.args.bf16),
             "seed": settings.seed,
-            "parameters": n_params,
-            "trainable_parameters": n_trainable,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
             "settings": settings.to_dict(),
             "versions": library_versions(),
         }
-        if mode == "lora":
-            write_json(
-                tmp / BASE_MODEL_FILE,
-                {"path": str(base_model_dir), "weights_sha256": weights_sha256(base_model_dir)},
-            )
-        write_json(tmp / METRICS_FILE, metrics)
-        write_loss_csv(tmp / LOSS_FILE, rows)
+        if loss_path is None:
+            write_loss_csv(tmp / LOSS_FILE, rows)
+        if metrics_path is None:
+            write_json(tmp / METRICS_FILE, metrics)
         _publish(tmp, out_dir)
-        heartbeat()
+        # Files outside out_dir after it, the metrics last: they say the run is complete.
+        if loss_path is not None:
+            write_loss_csv(loss_path, rows)
+        if metrics_path is not None:
+            write_json(metrics_path, metrics)
         attempts_log.close()
+        # The output is complete: its checkpoints (weights and optimizer state) are not needed.
+        shutil.rmtree(checkpoint_dir)
     state.wait_for_everyone()
     return metrics
 
@@ -620,9 +660,7 @@ def _load_causal_lm(path: str | Path) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
-    model.config.use_cache = False
-    return model
+    return AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
 
 
 def load_trained_model(model_dir: str | Path, verify: bool = True) -> tuple[Any, Any]:
@@ -641,11 +679,12 @@ def load_trained_model(model_dir: str | Path, verify: bool = True) -> tuple[Any,
     if not pointer.exists():
         return _load_causal_lm(model_dir).eval(), tokenizer
     base = read_json(pointer)
-    if verify and weights_sha256(base["path"]) != base["weights_sha256"]:
+    base_dir = base["base_model"]
+    if verify and weights_sha256(base_dir) != base["weights_sha256"]:
         raise ValueError(
-            f"{pointer}: the base model at {base['path']} changed since the adapter was trained"
+            f"{pointer}: the base model at {base_dir} changed since the adapter was trained"
         )
-    model = PeftModel.from_pretrained(_load_causal_lm(base["path"]), str(model_dir))
+    model = PeftModel.from_pretrained(_load_causal_lm(base_dir), str(model_dir))
     return model.eval(), tokenizer
 
 
@@ -662,8 +701,10 @@ def write_spec(
     mode: Mode,
     settings: TrainSettings,
     threads: int | None = None,
+    metrics_path: str | Path | None = None,
+    loss_path: str | Path | None = None,
 ) -> None:
-    """The JSON spec that `python -m compress_distill.training --spec` runs."""
+    """The JSON spec that `python -m compress_distill.training --spec` runs (train's arguments)."""
     write_json(
         path,
         {
@@ -674,6 +715,8 @@ def write_spec(
             "mode": mode,
             "settings": settings.to_dict(),
             "threads": threads,
+            "metrics_path": None if metrics_path is None else str(metrics_path),
+            "loss_path": None if loss_path is None else str(loss_path),
         },
     )
 
@@ -684,7 +727,8 @@ def train_from_spec(spec_path: str | Path) -> dict[str, Any]:
     missing = sorted(expected - set(spec))
     if missing:
         raise ValueError(f"{spec_path}: spec has no {missing}")
-    unknown = sorted(set(spec) - expected - {"threads"})
+    optional = {"threads", "metrics_path", "loss_path"}
+    unknown = sorted(set(spec) - expected - optional)
     if unknown:
         raise ValueError(f"{spec_path}: unknown spec key(s) {unknown}")
     return train(
@@ -694,7 +738,7 @@ def train_from_spec(spec_path: str | Path) -> dict[str, Any]:
         spec["checkpoint_dir"],
         spec["mode"],
         TrainSettings.from_config(spec["settings"]),
-        threads=spec.get("threads"),
+        **{key: spec.get(key) for key in optional},
     )
 
 
@@ -752,7 +796,7 @@ ARCHITECTURE_KEYS = (
     "intermediate_size",
     "max_position_embeddings",
 )
-PRETRAIN_KEYS = ("steps", "learning_rate", "batch_size", "max_length", "seed")
+PRETRAIN_KEYS = ("steps", "learning_rate", "batch_size", "max_length")
 
 
 @dataclass(frozen=True)
@@ -763,7 +807,6 @@ class PretrainSettings:
     learning_rate: float = 1e-3
     batch_size: int = 1  # packed rows of max_length tokens each
     max_length: int = 1024
-    seed: int = 0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PretrainSettings:
@@ -788,7 +831,6 @@ class PretrainSettings:
             packing=True,
             warmup_ratio=0.1,
             lr_scheduler="cosine",
-            seed=self.seed,
             logging_steps=max(1, self.steps // 10),
         )
 
@@ -802,7 +844,7 @@ def build_base_model(
     """The student's base model, saved to out_dir (atomically) with base_metrics.json.
 
     kind "from_config": a random tiny Llama (student["architecture"]: hidden_size, num_layers,
-    num_heads, intermediate_size, max_position_embeddings; student["seed"]) with the tokenizer of
+    num_heads, intermediate_size, max_position_embeddings; seed 0) with the tokenizer of
     tokenizer_dir, then, when student["pretrain"] is given, pretrained briefly as a plain causal LM
     on `pretrain_texts`, so LoRA adapts a model that already knows the characters.
     kind "pretrained": student["model"] (hub id or folder) copied to out_dir in its own dtype, so
@@ -849,12 +891,10 @@ def _build_from_config(
         raise ValueError(
             f"unknown student architecture key(s) {unknown}; valid keys: {list(ARCHITECTURE_KEYS)}"
         )
-    seed = int(student.get("seed", 0))
-    build_tiny_llama(tmp, tokenizer, seed=seed, **architecture)
+    build_tiny_llama(tmp, tokenizer, **architecture)
     model = _load_causal_lm(tmp)
     metrics: dict[str, Any] = {
         "architecture": architecture,
-        "seed": seed,
         "parameters": sum(p.numel() for p in model.parameters()),
         "pretrain": None,
     }
@@ -874,7 +914,8 @@ def _pretrain(
     from datasets import Dataset
 
     train_settings = settings.to_train_settings()
-    with tempfile.TemporaryDirectory(prefix="pretrain-", dir=tmp.parent) as scratch:
+    # Inside the temporary output folder, so a killed build leaves nothing else behind.
+    with tempfile.TemporaryDirectory(prefix="pretrain-", dir=tmp) as scratch:
         # bfd_split: long texts continue in the next row instead of being cut; rows stay apart.
         config = _sft_config(
             train_settings,
@@ -889,7 +930,7 @@ def _pretrain(
             train_dataset=Dataset.from_dict({"text": list(texts)}),
             processing_class=tokenizer,
         )
-        counter = _progress_callback_class()()
+        counter = _token_counter_class()()
         trainer.counter = counter
         output = trainer.train()
     rows = loss_rows(trainer.state.log_history)

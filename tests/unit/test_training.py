@@ -1,0 +1,350 @@
+"""Students' training: completion-only loss, packing, LoRA adapters, determinism, resume, launch."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compress_distill.io import read_json, write_jsonl
+from compress_distill.training import (
+    BASE_MODEL_FILE,
+    LOSS_FILE,
+    METRICS_FILE,
+    TrainSettings,
+    build_base_model,
+    latest_checkpoint,
+    launch_command,
+    load_trained_model,
+    make_trainer,
+    mean_loss_over_steps,
+    save_trained_model,
+    train,
+    weights_sha256,
+    write_spec,
+)
+
+torch = pytest.importorskip("torch")
+
+
+def _examples(n: int, seed: int = 0, steps: int = 1) -> list[dict[str, Any]]:
+    """Arithmetic chat examples; `steps` lengthens the completions."""
+    rng = random.Random(seed)
+    examples = []
+    for i in range(n):
+        a, b = rng.randint(10, 99), rng.randint(10, 99)
+        lines = [f"Step {k + 1}: {a} + {b} = {a + b}." for k in range(steps)]
+        examples.append(
+            {
+                "id": f"ex-{i}",
+                "prompt": [{"role": "user", "content": f"Compute {a} + {b}.\n"}],
+                "completion": [
+                    {"role": "assistant", "content": "\n".join(lines) + f"\n\\boxed{{{a + b}}}"}
+                ],
+            }
+        )
+    return examples
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "train.jsonl"
+    write_jsonl(path, _examples(24))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """train(threads=1) sets torch's thread count for the whole process: restore it."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def _tokenized(tokenizer: Any, example: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """(prompt ids with the generation prompt, prompt+completion ids) under the chat template."""
+    prompt = tokenizer.apply_chat_template(example["prompt"], add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(example["prompt"] + example["completion"])
+    return list(prompt["input_ids"]), list(full["input_ids"])
+
+
+def _first_batch(trainer: Any) -> dict[str, Any]:
+    return next(iter(trainer.get_train_dataloader()))
+
+
+def _check_labels(tokenizer: Any, examples: list, ids: list[int], labels: list[int]) -> None:
+    """`ids` is one example's chat rendering: prompt labels -100, completion labels its ids."""
+    by_ids = {tuple(_tokenized(tokenizer, ex)[1]): ex for ex in examples}
+    assert tuple(ids) in by_ids, "a training sequence is not one example's chat rendering"
+    prompt, full = _tokenized(tokenizer, by_ids[tuple(ids)])
+    assert full[: len(prompt)] == prompt
+    assert labels[: len(prompt)] == [-100] * len(prompt)
+    assert labels[len(prompt) :] == full[len(prompt) :]
+    # The completion ends with EOS, which the student must learn to emit.
+    assert labels[-1] == tokenizer.eos_token_id
+
+
+def test_settings_from_config() -> None:
+    settings = TrainSettings.from_config({"learning_rate": "1e-3", "max_steps": 5})
+    assert settings.learning_rate == 1e-3 and settings.max_steps == 5
+    with pytest.raises(ValueError, match=r"unknown training setting\(s\) \['lr'\]"):
+        TrainSettings.from_config({"lr": 1e-3})
+    with pytest.raises(ValueError, match="warmup_ratio"):
+        TrainSettings.from_config({"warmup_ratio": 1.5})
+
+
+def test_completion_only_masking(dataset: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    settings = TrainSettings(per_device_batch_size=6, max_steps=1)
+    trainer = make_trainer(dataset, tiny_model_dir, tmp_path / "ckpt", "full", settings)
+    batch = _first_batch(trainer)
+    tokenizer = trainer.processing_class
+    examples = [json.loads(line) for line in dataset.read_text().splitlines()]
+    assert batch["input_ids"].shape[0] == 6
+    rows = (batch["input_ids"].tolist(), batch["attention_mask"].tolist(), batch["labels"].tolist())
+    for ids, mask, labels in zip(*rows, strict=True):
+        length = sum(mask)
+        assert mask == [1] * length + [0] * (len(mask) - length)  # padded on the right
+        assert labels[length:] == [-100] * (len(mask) - length)  # no loss on padding
+        _check_labels(tokenizer, examples, ids[:length], labels[:length])
+
+
+def test_packing_keeps_examples_apart(dataset: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    settings = TrainSettings(per_device_batch_size=1, max_length=128, packing=True, max_steps=1)
+    trainer = make_trainer(dataset, tiny_model_dir, tmp_path / "ckpt", "full", settings)
+    batch = _first_batch(trainer)
+    tokenizer = trainer.processing_class
+    examples = [json.loads(line) for line in dataset.read_text().splitlines()]
+    # Padding-free: one flat row, position ids restarting at each example, no attention mask
+    # (so transformers builds a block-diagonal causal mask from the position ids).
+    assert "attention_mask" not in batch
+    ids, positions = batch["input_ids"][0].tolist(), batch["position_ids"][0].tolist()
+    labels = batch["labels"][0].tolist()
+    starts = [i for i, p in enumerate(positions) if p == 0]
+    assert len(starts) >= 2 and starts[0] == 0
+    bounds = list(zip(starts, [*starts[1:], len(ids)], strict=True))
+    for start, end in bounds:
+        assert positions[start:end] == list(range(end - start))
+        assert labels[start] == -100  # nothing predicts an example's first token
+        _check_labels(tokenizer, examples, ids[start:end], labels[start:end])
+
+    # Each example's logits in the packed row equal those of the example alone.
+    model = trainer.model.eval()
+    with torch.no_grad():
+        packed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"]).logits
+        plain = model(input_ids=batch["input_ids"]).logits  # one causal sequence, for contrast
+        for start, end in bounds:
+            alone = model(input_ids=batch["input_ids"][:, start:end]).logits
+            torch.testing.assert_close(packed[:, start:end], alone, atol=1e-5, rtol=1e-5)
+        start, end = bounds[1]
+        alone = model(input_ids=batch["input_ids"][:, start:end]).logits
+        assert not torch.allclose(plain[:, start:end], alone, atol=1e-3)
+
+
+def test_lora_adapter_reloads_on_its_base(
+    dataset: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    settings = TrainSettings(learning_rate=1e-2, max_steps=3, per_device_batch_size=4, lora_r=4)
+    trainer = make_trainer(dataset, tiny_model_dir, tmp_path / "ckpt", "lora", settings)
+    trainer.train()
+    out = tmp_path / "adapter"
+    save_trained_model(trainer, out, tiny_model_dir)
+
+    pointer = read_json(out / BASE_MODEL_FILE)
+    assert pointer == {
+        "base_model": str(tiny_model_dir),
+        "weights_sha256": weights_sha256(tiny_model_dir),
+    }
+    assert (out / "adapter_config.json").exists() and (out / "adapter_model.safetensors").exists()
+    reloaded, tokenizer = load_trained_model(out)
+    assert tokenizer.chat_template == trainer.processing_class.chat_template
+    probe = torch.tensor([[1, 5, 35, 21, 19, 22, 27, 26, 2, 6, 40, 41]])
+    with torch.no_grad():
+        trained_logits = trainer.model.eval()(input_ids=probe).logits
+        reloaded_logits = reloaded(input_ids=probe).logits
+        with reloaded.disable_adapter():
+            base_logits = reloaded(input_ids=probe).logits
+    torch.testing.assert_close(reloaded_logits, trained_logits, atol=1e-6, rtol=1e-6)
+    assert not torch.allclose(reloaded_logits, base_logits, atol=1e-4)  # the adapter matters
+
+
+def test_same_seed_same_loss(dataset: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    settings = TrainSettings(
+        learning_rate=5e-3, max_steps=6, per_device_batch_size=4, logging_steps=2, lora_r=4
+    )
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        metrics = train(
+            dataset, tiny_model_dir, out, tmp_path / f"ckpt-{name}", "lora", settings, 1
+        )
+        runs.append(metrics)
+        assert read_json(out / METRICS_FILE) == metrics
+        assert (out / BASE_MODEL_FILE).exists() and (out / "adapter_model.safetensors").exists()
+        assert (out / LOSS_FILE).read_text().splitlines()[0].startswith("step,epoch,loss")
+        assert not (tmp_path / f"ckpt-{name}").exists()  # removed once the output is written
+    a, b = runs
+    assert a["steps"] == b["steps"] == 6
+    assert a["final_loss"] == b["final_loss"]  # bitwise: same seed, threads and CPU kernels
+    assert a["mean_loss_all_steps"] == b["mean_loss_all_steps"]
+    assert a["train_tokens"] == b["train_tokens"] > a["train_completion_tokens"] > 0
+    assert a["trainable_parameters"] < a["parameters"]
+
+
+def test_killed_run_resumes_from_its_checkpoint(tiny_model_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "train.jsonl"
+    write_jsonl(data, _examples(48, seed=1, steps=2))
+    settings = TrainSettings(
+        learning_rate=2e-3,
+        max_steps=24,
+        per_device_batch_size=4,
+        logging_steps=4,
+        save_steps=4,
+        seed=3,
+    )
+    out, ckpt, spec = tmp_path / "out", tmp_path / "ckpt", tmp_path / "spec.json"
+    # The train rule's layout: metrics and loss curve beside the model folder, not in it.
+    metrics_path, loss_path = tmp_path / METRICS_FILE, tmp_path / LOSS_FILE
+    write_spec(spec, data, tiny_model_dir, out, ckpt, "full", settings, 1, metrics_path, loss_path)
+    command = launch_command(spec, gpus=1, strategy="ddp")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    with (tmp_path / "first.log").open("w") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 120
+        while latest_checkpoint(ckpt) is None and proc.poll() is None:
+            assert time.monotonic() < deadline, "no checkpoint after 120 s"
+            time.sleep(0.02)
+        proc.kill()  # SIGKILL: no cleanup, like a node failure or an out-of-memory kill
+        proc.wait()
+    assert not out.exists(), "the first run finished before it could be killed"
+    killed_at = latest_checkpoint(ckpt)
+    assert killed_at is not None
+
+    second = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resuming from" in second.stderr
+    resumed = read_json(metrics_path)
+    assert not (out / METRICS_FILE).exists() and (out / "model.safetensors").exists()
+    assert resumed["steps"] == resumed["planned_steps"] == 24
+    assert resumed["attempts"] == 2 and resumed["resumed_from"] is not None
+    assert resumed["wall_time_all_attempts_s"] > resumed["wall_time_s"]
+
+    reference = train(
+        data, tiny_model_dir, tmp_path / "ref", tmp_path / "ref-ckpt", "full", settings, 1
+    )
+    # Model, optimizer, scheduler and RNG states come back from the checkpoint and the data order
+    # is seeded per epoch, so on CPU with the same thread count the resumed run is bitwise equal.
+    assert resumed["final_loss"] == reference["final_loss"]
+    assert resumed["train_tokens"] == reference["train_tokens"]
+    assert resumed["mean_loss_all_steps"] == reference["mean_loss_all_steps"]
+    assert loss_path.read_text() == (tmp_path / "ref" / LOSS_FILE).read_text()
+
+
+def test_latest_checkpoint_skips_incomplete(tmp_path: Path) -> None:
+    for step, state in ((4, "{}"), (8, "{}"), (12, '{"global_st')):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "trainer_state.json").write_text(state)
+    (tmp_path / "checkpoint-16").mkdir()  # killed before its trainer state was written
+    assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint-8"
+    assert latest_checkpoint(tmp_path / "missing") is None
+
+
+def test_mean_loss_over_steps_weights_windows() -> None:
+    rows = [{"step": 1, "loss": 4.0}, {"step": 5, "loss": 2.0}, {"step": 10, "loss": 1.0}]
+    assert mean_loss_over_steps(rows) == pytest.approx((4.0 + 4 * 2.0 + 5 * 1.0) / 10)
+    assert mean_loss_over_steps([]) is None
+
+
+def test_launch_command(tmp_path: Path) -> None:
+    from accelerate.commands.launch import launch_command_parser
+
+    spec = tmp_path / "spec.json"
+    module = ["-m", "compress_distill.training", "--spec", str(spec)]
+    assert launch_command(spec, 0) == [sys.executable, *module]
+    assert launch_command(spec, 1, "fsdp") == [sys.executable, *module]
+
+    ddp = launch_command(spec, 4, "ddp", main_process_port=29611)
+    assert ddp[:2] == ["accelerate", "launch"] and ddp[-len(module) :] == module
+    fsdp = launch_command(spec, 2, "fsdp")
+    parser = launch_command_parser()
+    parsed = parser.parse_args(ddp[2:])  # accelerate itself accepts every flag
+    assert parsed.num_processes == 4 and parsed.multi_gpu and not parsed.use_fsdp
+    assert parsed.module and parsed.training_script == "compress_distill.training"
+    assert parsed.training_script_args == ["--spec", str(spec)]
+    assert parsed.main_process_port == 29611
+    parsed = parser.parse_args(fsdp[2:])
+    assert parsed.num_processes == 2 and parsed.use_fsdp and not parsed.multi_gpu
+    assert parsed.fsdp_state_dict_type == "FULL_STATE_DICT"
+    with pytest.raises(ValueError, match="strategy"):
+        launch_command(spec, 2, "deepspeed")  # type: ignore[arg-type]
+
+
+def test_build_base_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    student = {
+        "kind": "from_config",
+        "architecture": {"hidden_size": 32, "num_layers": 2, "num_heads": 2},
+        "pretrain": {"steps": 3, "learning_rate": 1e-3, "batch_size": 1, "max_length": 64},
+    }
+    texts = [f"Tom has {n} apples and buys {n + 3} more, so {2 * n + 3} in all." for n in range(20)]
+    out = tmp_path / "base"
+    metrics = build_base_model(student, tiny_model_dir, out, texts)
+    assert read_json(out / "base_metrics.json") == metrics
+    assert metrics["pretrain"]["steps"] == 3 and metrics["pretrain"]["tokens"] > 0
+    assert metrics["weights_sha256"] == weights_sha256(out)
+    model, tokenizer = load_trained_model(out)
+    assert model.config.hidden_size == 32 and model.config.num_hidden_layers == 2
+    assert tokenizer.chat_template is not None
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temporary left
+
+    with pytest.raises(ValueError, match="unknown student architecture key"):
+        build_base_model(
+            {"kind": "from_config", "architecture": {"layers": 2}}, tiny_model_dir, out
+        )
+    with pytest.raises(ValueError, match="no pretraining texts"):
+        build_base_model(student, tiny_model_dir, out, None)
+
+    copied = build_base_model(
+        {"kind": "pretrained", "model": str(tiny_model_dir)}, out, tmp_path / "c"
+    )
+    original, _ = load_trained_model(tiny_model_dir)
+    again, _ = load_trained_model(tmp_path / "c")
+    originals, copies = original.state_dict(), again.state_dict()
+    assert originals.keys() == copies.keys()
+    for name, tensor in originals.items():
+        assert torch.equal(tensor, copies[name]), name
+    assert copied["kind"] == "pretrained"
+
+
+@pytest.mark.slow
+def test_lora_on_a_real_pretrained_checkpoint(smollm2_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "train.jsonl"
+    write_jsonl(data, _examples(8))
+    settings = TrainSettings(
+        learning_rate=1e-3,
+        max_steps=2,
+        per_device_batch_size=4,
+        max_length=96,
+        logging_steps=1,
+        lora_r=4,
+        lora_alpha=8,
+        lora_target_modules=["q_proj", "v_proj"],
+    )
+    out = tmp_path / "adapter"
+    metrics = train(data, smollm2_dir, out, tmp_path / "ckpt", "lora", settings, threads=2)
+    assert metrics["steps"] == 2 and metrics["final_loss"] > 0
+    assert metrics["trainable_parameters"] < metrics["parameters"] / 100
+    assert read_json(out / BASE_MODEL_FILE)["base_model"] == str(smollm2_dir)
+    model, tokenizer = load_trained_model(out)
+    assert "<|im_start|>assistant" in tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Hi"}], add_generation_prompt=True, tokenize=False
+    )
+    lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
+    assert lora_b and any(p.abs().sum() > 0 for p in lora_b)  # trained (LoRA B starts at zero)
