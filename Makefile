@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PIP_ARGS ?=
 CORES ?= 2
 
-.PHONY: demo test lint format dryrun clean
+.PHONY: demo report test lint format dryrun clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/snakemake --cores $(CORES) --printshellcmds
+	$(BIN)/snakemake --cores $(CORES)
+	$(MAKE) report
+
+# Every figure and table with its caption, and the workflow's provenance, in one HTML file.
+report: $(VENV)/.installed
+	$(BIN)/snakemake --cores 1 --report results/report.html
 
 dryrun: $(VENV)/.installed
 	$(BIN)/snakemake -n --cores $(CORES)

@@ -1,4 +1,5 @@
-"""Compression, truncation and training sets through the snakemake CLI, and what a change reruns."""
+"""Compression, training sets, training and evaluation through the snakemake CLI, and what a change
+reruns."""
 
 import csv
 
@@ -43,13 +44,20 @@ def test_variants_share_problem_ids_and_regimes_nest(finished_tiny):
 def test_changing_an_append_compressor_reruns_only_its_branch(finished_tiny, tmp_path):
     run = clone(finished_tiny, tmp_path)
     run.edit_config(lambda c: c["compressors"]["extractive"].update(keep_digit_steps=False))
-    # 3 shards; (extractive, truncated-extractive) x 2 teachers x 2 regimes; the summary
+    # 3 shards; training sets: (extractive, truncated-extractive) x 2 teachers x 2 regimes;
+    # runs and evaluations: those 2 variants x full/LoRA of the grid's one teacher; aggregates
     assert run.planned_jobs() == {
         "compress": 3,
         "training_set": 8,
         "training_sets_summary": 1,
+        "compression_summary": 1,
+        "train": 4,
+        "evaluate": 4,
+        "metrics_table": 1,
+        "paper_tables": 1,
+        "figures": 1,
         "all": 1,
-        "total": 13,
+        "total": 25,
     }
 
 
@@ -59,4 +67,5 @@ def test_changing_a_drop_compressor_reruns_every_set_of_the_grid(finished_tiny, 
     run.edit_config(lambda c: c["compressors"]["prune"].update(ratio=0.4))
     jobs = run.planned_jobs()
     assert jobs["compress"] == 3 and jobs["training_set"] == 24
-    assert "generate" not in jobs and "verify" not in jobs
+    assert jobs["train"] == 8 and jobs["evaluate"] == 8  # the whole grid
+    assert "generate" not in jobs and "verify" not in jobs and "base_model" not in jobs

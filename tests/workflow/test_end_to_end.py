@@ -1,0 +1,48 @@
+"""Every stage of configs/tiny.yaml, from problems to the paper's tables and figures."""
+
+import csv
+import json
+
+import pytest
+
+from compress_distill.io import read_jsonl
+
+pytestmark = pytest.mark.slow
+
+GRID_VARIANTS = ["raw", "extractive", "truncated-extractive", "answer-only"]
+
+
+def test_every_run_trained_with_its_metrics(finished_tiny):
+    for variant in GRID_VARIANTS:
+        for mode in ("full", "lora"):
+            run = finished_tiny.path(f"results/runs/verbose/{variant}/tiny/{mode}/10")
+            metrics = json.loads((run / "train_metrics.json").read_text())
+            assert metrics["steps"] == 3 and metrics["mode"] == mode
+            assert metrics["train_tokens"] > 0 and metrics["wall_time_s"] > 0
+            assert (run / "loss.csv").read_text().startswith("step")
+            adapter = (run / "model/base_model.json").exists()
+            assert adapter == (mode == "lora")
+
+
+def test_predictions_have_the_evaluation_fields(finished_tiny):
+    path = "results/evals/verbose/raw/tiny/full/10/arith_test.jsonl"
+    rows = read_jsonl(finished_tiny.path(path))
+    assert len(rows) == 20  # tiny.yaml's arith_test size, greedy: one seed
+    for row in rows:
+        assert {"output", "extracted_answer", "verdict", "output_tokens", "hit_limit"} <= set(row)
+
+
+def test_tables_and_figures_hold_the_grid(finished_tiny):
+    with finished_tiny.path("results/tables/metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted((r["variant"], r["mode"]) for r in rows) == sorted(
+        (v, m) for v in GRID_VARIANTS for m in ("full", "lora")
+    )
+    raw = next(r for r in rows if r["variant"] == "raw" and r["mode"] == "full")
+    assert float(raw["training_token_ratio"]) == 1.0
+    main = finished_tiny.path("results/tables/main.md").read_text()
+    assert all(variant in main for variant in GRID_VARIANTS)
+    assert "\\toprule" in finished_tiny.path("results/tables/truncation.tex").read_text()
+    for name in ("accuracy_vs_length", "training_cost", "compression_ratios"):
+        for ext in ("pdf", "png"):
+            assert finished_tiny.path(f"results/figures/{name}.{ext}").stat().st_size > 1000
