@@ -71,7 +71,5 @@ rule figures:
         "../envs/report.yaml"
     params:
         compressors=COMPRESSORS,
-        pairs=TEACHER_COMPRESSORS,
-        traces=f"{RESULTS}/traces",
     script:
         "../scripts/figures.py"

@@ -185,7 +185,7 @@ def checkpoint_dir(wildcards):
 
 # --- evaluation ------------------------------------------------------------------------------
 BENCHMARKS = list(config.get("benchmarks", {}))
-EVAL = RUN.replace("/runs/", "/evals/")
+EVAL = f"{RESULTS}/evals/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}"
 
 
 wildcard_constraints:

@@ -45,6 +45,5 @@ rule compression_summary:
         "../envs/data.yaml"
     params:
         pairs=TEACHER_COMPRESSORS,
-        traces=f"{RESULTS}/traces",
     script:
         "../scripts/compression_summary.py"

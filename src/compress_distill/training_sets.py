@@ -12,6 +12,7 @@ import random
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from compress_distill.compression import answer_only, measure, truncate_to_match
@@ -163,6 +164,15 @@ def summary_rows(all_stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             row[f"tokens_ratio_{name}"] = stats["tokens_ratio"][name]
         rows.append(row)
     return rows
+
+
+def by_teacher_compressor(paths: Iterable[str]) -> dict[tuple[str, str], list[str]]:
+    """Compressed-trace files by (teacher, compressor): they sit in .../<teacher>/<compressor>/."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for path in paths:
+        folder = Path(path).parent
+        groups.setdefault((folder.parent.name, folder.name), []).append(path)
+    return groups
 
 
 def compression_summary(
