@@ -18,12 +18,12 @@ def _validate(config):
     return validate_config(config, SCHEMA, ROOT)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "configs/tiny.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml"])
 def test_shipped_configs_are_valid(name):
     config = _validate(_load(name))
     teacher = next(iter(config["teachers"].values()))
     assert teacher["sampling"]["max_tokens"] > 0  # defaults filled in
-    assert teacher["resources"]["gpus"] == 0
+    assert teacher["resources"]["gpus"] >= 0
 
 
 def test_validation_does_not_modify_its_input():
