@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 from compress_distill.config import ConfigError, validate_config
 from compress_distill.grid import TRUNCATED as TRUNCATED_PREFIX
-from compress_distill.grid import config_runs, variant_names
+from compress_distill.grid import config_runs, config_variants
 
 try:
     config.update(
@@ -61,8 +61,7 @@ def checked_shards(wildcards):
 
 # --- compression and training sets ----------------------------------------------------------
 COMPRESSORS = list(config.get("compressors", {}))
-TRUNCATED = config["truncation"].get("compressors", COMPRESSORS)
-VARIANTS = variant_names(COMPRESSORS, TRUNCATED)
+VARIANTS = config_variants(config)
 STUDENTS = list(config.get("students", {}))
 REGIMES = config["training_sets"]["regimes"]
 TEACHER_COMPRESSORS = [(t, c) for t in config["teachers"] for c in COMPRESSORS]
