@@ -16,17 +16,28 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/problems.smk"
-include: "rules/generate.smk"
-include: "rules/verify.smk"
-include: "rules/compress.smk"
-include: "rules/training_sets.smk"
-include: "rules/train.smk"
-include: "rules/evaluate.smk"
+
+
+# Regenerating (an unpacked bundle): the stages that produce the bundled per-run files do not
+# exist, so the aggregates read those files as sources and nothing trains or generates.
+if not REGENERATE:
+
+    include: "rules/problems.smk"
+    include: "rules/generate.smk"
+    include: "rules/verify.smk"
+    include: "rules/compress.smk"
+    include: "rules/training_sets.smk"
+    include: "rules/train.smk"
+    include: "rules/evaluate.smk"
+    include: "rules/bundle.smk"
+
+
 include: "rules/aggregate.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         all_targets(),
+        f"{RESULTS}/report.html",

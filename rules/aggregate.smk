@@ -1,6 +1,49 @@
+# The aggregates: what a bundle regenerates from its small per-run files (see REGENERATE).
+
+
+rule compression_summary:
+    input:
+        summaries=compression_summaries(),
+    output:
+        report(
+            f"{RESULTS}/tables/compression.csv",
+            caption="../report/compression.rst",
+            category="Training sets",
+        ),
+    log:
+        f"{LOGS}/compression_summary.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        pairs=TEACHER_COMPRESSORS,
+        code=code("compression_summary"),
+    script:
+        "../scripts/compression_summary.py"
+
+
+rule training_sets_summary:
+    input:
+        stats=training_set_stats_files(),
+    output:
+        json=f"{RESULTS}/tables/training_sets.json",
+        csv=report(
+            f"{RESULTS}/tables/training_sets.csv",
+            caption="../report/training_sets.rst",
+            category="Training sets",
+        ),
+    log:
+        f"{LOGS}/training_sets_summary.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        code=code("training_sets_summary"),
+    script:
+        "../scripts/training_sets_summary.py"
+
+
 rule metrics_table:
     input:
-        predictions=[f"{RESULTS}/evals/{r}/{b}.jsonl" for r, b in RUN_BENCHMARKS],
+        evaluations=[f"{RESULTS}/evals/{r}/{b}.metrics.json" for r, b in RUN_BENCHMARKS],
         train_metrics=[
             f"{RESULTS}/runs/{r}/train_metrics.json" for r, _ in RUN_BENCHMARKS
         ],
@@ -17,6 +60,7 @@ rule metrics_table:
         "../envs/report.yaml"
     params:
         cells=[(asdict(run), benchmark) for run in RUNS for benchmark in BENCHMARKS],
+        code=code("metrics_table"),
     script:
         "../scripts/metrics_table.py"
 
@@ -41,6 +85,8 @@ rule paper_tables:
         f"{LOGS}/paper_tables.log",
     conda:
         "../envs/report.yaml"
+    params:
+        code=code("paper_tables"),
     script:
         "../scripts/paper_tables.py"
 
@@ -48,9 +94,7 @@ rule paper_tables:
 rule figures:
     input:
         metrics=f"{RESULTS}/tables/metrics.json",
-        compressed=[
-            shard for t, c in TEACHER_COMPRESSORS for shard in compressed_shards(t, c)
-        ],
+        compression=compression_summaries(),
     output:
         **{
             f"{name}_{ext}": (
@@ -71,5 +115,7 @@ rule figures:
         "../envs/report.yaml"
     params:
         compressors=COMPRESSORS,
+        figures=config["figures"],
+        code=code("figures"),
     script:
         "../scripts/figures.py"

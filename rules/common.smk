@@ -5,7 +5,9 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+import compress_distill
 from compress_distill.config import ConfigError, validate_config
+from compress_distill.provenance import code_hash
 from compress_distill.grid import TRUNCATED as TRUNCATED_PREFIX
 from compress_distill.grid import config_runs, config_variants
 
@@ -22,6 +24,9 @@ except ConfigError as err:
 
 RESULTS = "results"
 LOGS = f"{RESULTS}/logs"
+# Rebuild only the aggregates (tables, figures, report) from results already there, as in an
+# unpacked bundle: the stages before them are not defined, so nothing can train or generate.
+REGENERATE = config["regenerate"]
 
 
 def _alternatives(names):
@@ -37,6 +42,24 @@ wildcard_constraints:
 def repo_path(path):
     """Config paths are relative to the workflow folder, wherever Snakemake's workdir is."""
     return path if Path(path).is_absolute() else str(Path(workflow.basedir) / path)
+
+
+def code(script):
+    """Hash of the package modules a rule script imports: a param, so changing one reruns
+    exactly the rules whose scripts use it. The workflow's own src/ when it has one (an editable
+    install runs it), else the installed package."""
+    package = Path(workflow.basedir) / "src/compress_distill"
+    if not package.is_dir():
+        package = Path(compress_distill.__file__).parent
+    return code_hash(
+        str(Path(workflow.basedir) / "scripts" / f"{script}.py"), str(package)
+    )
+
+
+def without(entry, *keys):
+    """A config entry minus keys that change no output (resources, licenses): the slice a job
+    depends on, so editing those reruns nothing."""
+    return {key: value for key, value in entry.items() if key not in keys}
 
 
 def teacher_entry(wildcards):
@@ -82,11 +105,20 @@ def verified_shards(wildcards):
     )
 
 
-def compressed_shards(teacher, compressor):
+def compressed_shards(teacher, compressor, suffix=".jsonl"):
+    """A compressor's shards (suffix ".summary.json": their summaries)."""
     return expand(
-        f"{RESULTS}/traces/{teacher}/{compressor}/{{shard}}.jsonl",
+        f"{RESULTS}/traces/{teacher}/{compressor}/{{shard}}{suffix}",
         shard=shard_ids(teacher),
     )
+
+
+def compression_summaries():
+    return [
+        path
+        for teacher, compressor in TEACHER_COMPRESSORS
+        for path in compressed_shards(teacher, compressor, ".summary.json")
+    ]
 
 
 def variant_compressor(variant):
@@ -133,23 +165,32 @@ def training_set_stats_files():
     )
 
 
-def all_targets():
-    """The default target: every stage's final outputs for the configured grid."""
-    targets = expand(
-        f"{RESULTS}/problems/{{problemset}}.jsonl", problemset=config["problemsets"]
-    )
-    for teacher in config["teachers"]:
-        targets.append(f"{RESULTS}/traces/{teacher}/stats.json")
+def aggregate_targets():
+    """The tables and figures: all that a bundle regenerates."""
+    targets = []
     if COMPRESSORS:
         targets.append(f"{RESULTS}/tables/training_sets.csv")
         targets.append(f"{RESULTS}/tables/compression.csv")
-    targets += [f"{RESULTS}/runs/{run.path}/train_metrics.json" for run in RUNS]
     if RUN_BENCHMARKS:
         targets += [
             f"{RESULTS}/tables/main.md",
             f"{RESULTS}/figures/accuracy_vs_length.png",
         ]
     return targets
+
+
+def all_targets():
+    """Every stage's final outputs for the configured grid (the report and provenance table
+    aside, which take these as inputs)."""
+    if REGENERATE:
+        return aggregate_targets()
+    targets = expand(
+        f"{RESULTS}/problems/{{problemset}}.jsonl", problemset=config["problemsets"]
+    )
+    for teacher in config["teachers"]:
+        targets.append(f"{RESULTS}/traces/{teacher}/stats.json")
+    targets += [f"{RESULTS}/runs/{run.path}/train_metrics.json" for run in RUNS]
+    return targets + aggregate_targets()
 
 
 # --- training ----------------------------------------------------------------------------------
@@ -163,6 +204,19 @@ wildcard_constraints:
 
 def student_entry(wildcards):
     return config["students"][wildcards.student]
+
+
+def _keys(entry, keys):
+    return {key: entry[key] for key in keys if key in entry}
+
+
+def tokenizer_slice(student):
+    return _keys(student, ("kind", "model"))
+
+
+def base_model_slice(student):
+    """What a base model is built from: not the fine-tuning settings, which only runs use."""
+    return _keys(student, ("kind", "model", "architecture", "pretrain"))
 
 
 def train_settings(wildcards):

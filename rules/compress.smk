@@ -8,7 +8,7 @@ rule compress:
         ),
     output:
         traces=f"{RESULTS}/traces/{{teacher}}/{{compressor}}/{{shard}}.jsonl",
-        counts=f"{RESULTS}/traces/{{teacher}}/{{compressor}}/{{shard}}.counts.json",
+        summary=f"{RESULTS}/traces/{{teacher}}/{{compressor}}/{{shard}}.summary.json",
     log:
         f"{LOGS}/compress/{{teacher}}/{{compressor}}/{{shard}}.log",
     conda:
@@ -18,32 +18,7 @@ rule compress:
         mem_mb=lambda w: config["compressors"][w.compressor]["resources"]["mem_mb"],
         runtime=lambda w: config["compressors"][w.compressor]["resources"]["runtime"],
     params:
-        compressor=lambda w: config["compressors"][w.compressor],
+        compressor=lambda w: without(config["compressors"][w.compressor], "resources"),
+        code=code("compress"),
     script:
         "../scripts/compress.py"
-
-
-rule compression_summary:
-    input:
-        traces=[
-            shard for t, c in TEACHER_COMPRESSORS for shard in compressed_shards(t, c)
-        ],
-        counts=[
-            shard.replace(".jsonl", ".counts.json")
-            for t, c in TEACHER_COMPRESSORS
-            for shard in compressed_shards(t, c)
-        ],
-    output:
-        report(
-            f"{RESULTS}/tables/compression.csv",
-            caption="../report/compression.rst",
-            category="Training sets",
-        ),
-    log:
-        f"{LOGS}/compression_summary.log",
-    conda:
-        "../envs/data.yaml"
-    params:
-        pairs=TEACHER_COMPRESSORS,
-    script:
-        "../scripts/compression_summary.py"

@@ -15,6 +15,10 @@ rule evaluate:
         runtime=config["evaluation"]["resources"]["runtime"],
     params:
         benchmark=lambda w: config["benchmarks"][w.benchmark],
-        engine=config["evaluation"],
+        engine={
+            key: config["evaluation"][key]
+            for key in ("engine", "engine_args", "workers")
+        },
+        code=code("evaluate"),
     script:
         "../scripts/evaluate.py"

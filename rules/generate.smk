@@ -13,7 +13,8 @@ rule generate:
         mem_mb=lambda w: teacher_entry(w)["resources"]["mem_mb"],
         runtime=lambda w: teacher_entry(w)["resources"]["runtime"],
     params:
-        teacher=teacher_entry,
+        teacher=lambda w: without(teacher_entry(w), "resources"),
+        code=code("generate"),
         # Not an output: Snakemake must not delete it when a job dies, so a rerun resumes from it.
         progress_dir=lambda w: f"{RESULTS}/traces/{w.teacher}/raw/.progress",
     script:

@@ -13,7 +13,7 @@ rule problemset:
     conda:
         "../envs/data.yaml"
     params:
-        spec=lambda w: config["problemsets"][w.problemset],
-        basedir=workflow.basedir,
+        spec=lambda w: without(config["problemsets"][w.problemset], "license"),
+        code=code("make_problems"),
     script:
         "../scripts/make_problems.py"

@@ -13,7 +13,8 @@ rule base_model:
         mem_mb=lambda w: student_entry(w)["resources"]["mem_mb"],
         runtime=lambda w: student_entry(w)["resources"]["runtime"],
     params:
-        student=student_entry,
+        student=lambda w: base_model_slice(student_entry(w)),
+        code=code("base_model"),
     script:
         "../scripts/base_model.py"
 
@@ -38,6 +39,7 @@ rule train:
     params:
         settings=train_settings,
         strategy=lambda w: student_entry(w)["strategy"],
+        code=code("train"),
         # Not an output: Snakemake must not delete it when a job dies, so a rerun resumes from it.
         checkpoint_dir=checkpoint_dir,
     script:

@@ -6,7 +6,9 @@ rule student_tokenizer:
     conda:
         "../envs/data.yaml"
     params:
-        student=lambda w: config["students"][w.student],
+        # What the tokenizer comes from, so another learning rate keeps it (and the training sets).
+        student=lambda w: tokenizer_slice(config["students"][w.student]),
+        code=code("student_tokenizer"),
     script:
         "../scripts/student_tokenizer.py"
 
@@ -25,23 +27,6 @@ rule training_set:
         seed=config["training_sets"]["seed"],
         unit=config["truncation"]["unit"],
         unit_tokenizer=config["truncation"].get("tokenizer"),
+        code=code("training_set"),
     script:
         "../scripts/training_set.py"
-
-
-rule training_sets_summary:
-    input:
-        training_set_stats_files(),
-    output:
-        json=f"{RESULTS}/tables/training_sets.json",
-        csv=report(
-            f"{RESULTS}/tables/training_sets.csv",
-            caption="../report/training_sets.rst",
-            category="Training sets",
-        ),
-    log:
-        f"{LOGS}/training_sets_summary.log",
-    conda:
-        "../envs/data.yaml"
-    script:
-        "../scripts/training_sets_summary.py"

@@ -11,18 +11,21 @@ rule verify:
     threads: config["verification"]["workers"]
     params:
         timeout_s=config["verification"]["timeout_s"],
+        code=code("verify"),
     script:
         "../scripts/verify.py"
 
 
 rule teacher_stats:
     input:
-        checked_shards,
+        shards=checked_shards,
     output:
         f"{RESULTS}/traces/{{teacher}}/stats.json",
     log:
         f"{LOGS}/teacher_stats/{{teacher}}.log",
     conda:
         "../envs/data.yaml"
+    params:
+        code=code("teacher_stats"),
     script:
         "../scripts/teacher_stats.py"

@@ -1,12 +1,12 @@
 """Rule base_model: the model all runs of a student start from (built and pretrained, or loaded)."""
 
-from compress_distill.logs import log_to
+from compress_distill.provenance import recorded
 from compress_distill.students import pretrain_texts
 from compress_distill.training import build_base_model
 
 
 def main(smk) -> None:
-    with log_to(smk.log[0]):
+    with recorded(smk):
         build_base_model(
             smk.params.student,
             smk.input.tokenizer,

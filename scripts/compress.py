@@ -1,17 +1,20 @@
-"""Rule compress: one compressor over one verified shard; lost answers appended or dropped."""
+"""Rule compress: one compressor over one verified shard; lost answers appended or dropped.
+
+Beside the traces, a small summary (outcomes, lengths, ratios) is all the aggregates read."""
 
 from pathlib import Path
 
 from compress_distill.compression import compress_rows, make_compressor
 from compress_distill.io import read_jsonl, write_json, write_jsonl
-from compress_distill.logs import log_to
+from compress_distill.provenance import recorded
+from compress_distill.training_sets import shard_summary
 
 
 def main(smk) -> None:
     entry = dict(smk.params.compressor)
     if smk.input.prompt:
         entry["prompt"] = Path(smk.input.prompt).read_text(encoding="utf-8")
-    with log_to(smk.log[0]):
+    with recorded(smk):
         compressor = make_compressor(entry, name=smk.wildcards.compressor)
         try:
             rows, counts = compress_rows(
@@ -23,7 +26,7 @@ def main(smk) -> None:
         finally:
             compressor.close()
         write_jsonl(smk.output.traces, rows)
-        write_json(smk.output.counts, counts)
+        write_json(smk.output.summary, shard_summary(rows, counts))
         print(counts)
 
 

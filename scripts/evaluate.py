@@ -4,12 +4,12 @@ from pathlib import Path
 
 from compress_distill.evaluation import evaluate
 from compress_distill.io import read_jsonl, write_json, write_jsonl
-from compress_distill.logs import log_to
 from compress_distill.metrics import run_metrics
+from compress_distill.provenance import recorded
 
 
 def main(smk) -> None:
-    with log_to(smk.log[0]):
+    with recorded(smk):
         predictions = evaluate(
             problems=read_jsonl(smk.input.problems),
             model_dir=smk.input.model,

@@ -5,12 +5,12 @@ from pathlib import Path
 from compress_distill.engines import make_engine
 from compress_distill.generation import generate_shard
 from compress_distill.io import read_jsonl
-from compress_distill.logs import log_to
+from compress_distill.provenance import recorded
 
 
 def main(smk) -> None:
     teacher = smk.params.teacher
-    with log_to(smk.log[0]):
+    with recorded(smk):
         stats = generate_shard(
             problems=read_jsonl(smk.input.problems),
             make_engine=lambda: make_engine(

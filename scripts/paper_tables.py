@@ -1,12 +1,12 @@
 """Rule paper_tables: the main table and the truncation ablation, as Markdown and LaTeX."""
 
 from compress_distill.io import atomic_writer, read_json
-from compress_distill.logs import log_to
+from compress_distill.provenance import recorded
 from compress_distill.tables import main_table, to_latex, to_markdown, truncation_table
 
 
 def main(smk) -> None:
-    with log_to(smk.log[0]):
+    with recorded(smk):
         rows = read_json(smk.input[0])
         for name, table in (("main", main_table(rows)), ("truncation", truncation_table(rows))):
             for ext, render in (("md", to_markdown), ("tex", to_latex)):

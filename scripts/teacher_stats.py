@@ -1,13 +1,13 @@
 """Rule teacher_stats: samples, correct, no-answer, pass rate and trace lengths of one teacher."""
 
 from compress_distill.io import write_json
-from compress_distill.logs import log_to
+from compress_distill.provenance import recorded
 from compress_distill.verify import teacher_stats
 
 
 def main(smk) -> None:
-    with log_to(smk.log[0]):
-        stats = teacher_stats(list(smk.input))
+    with recorded(smk):
+        stats = teacher_stats(smk.input.shards)
         write_json(smk.output[0], {"teacher": smk.wildcards.teacher, **stats})
         print(stats)
 

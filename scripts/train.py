@@ -7,7 +7,7 @@ accelerate (DDP or FSDP, from the student's config entry).
 import subprocess
 from pathlib import Path
 
-from compress_distill.logs import log_to
+from compress_distill.provenance import recorded
 from compress_distill.training import TrainSettings, launch_command, train, write_spec
 
 
@@ -23,7 +23,7 @@ def main(smk) -> None:
         "metrics_path": smk.output.metrics,
         "loss_path": smk.output.loss,
     }
-    with log_to(smk.log[0]):
+    with recorded(smk):
         if smk.resources.gpu <= 1:
             train(**run)
             return

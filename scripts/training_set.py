@@ -4,7 +4,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from compress_distill.io import read_jsonl, write_json, write_jsonl
-from compress_distill.logs import log_to
+from compress_distill.provenance import recorded
 from compress_distill.students import load_tokenizer
 from compress_distill.training_sets import build_training_set, set_stats
 
@@ -22,7 +22,7 @@ def _available(paths):
 
 
 def main(smk) -> None:
-    with log_to(smk.log[0]):
+    with recorded(smk):
         # Tokenizer folders are results/students/<student>/tokenizer.
         tokenizers = {Path(path).parent.name: load_tokenizer(path) for path in smk.input.tokenizers}
         examples, origins = build_training_set(

@@ -1,14 +1,14 @@
 """Rule training_sets_summary: every training set's lengths and its ratios against raw."""
 
 from compress_distill.io import read_json, write_json
-from compress_distill.logs import log_to
+from compress_distill.provenance import recorded
 from compress_distill.tables import write_csv
 from compress_distill.training_sets import summarize, summary_rows
 
 
 def main(smk) -> None:
-    with log_to(smk.log[0]):
-        summary = summarize([read_json(path) for path in smk.input])
+    with recorded(smk):
+        summary = summarize([read_json(path) for path in smk.input.stats])
         write_json(smk.output.json, summary)
         write_csv(summary_rows(summary), smk.output.csv)
 

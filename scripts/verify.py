@@ -1,11 +1,11 @@
 """Rule verify: extract each final answer, check it with Math-Verify, keep the correct traces."""
 
-from compress_distill.logs import log_to
+from compress_distill.provenance import recorded
 from compress_distill.verify import verify_shard
 
 
 def main(smk) -> None:
-    with log_to(smk.log[0]):
+    with recorded(smk):
         counts = verify_shard(
             smk.input[0],
             smk.output.checked,

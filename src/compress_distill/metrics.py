@@ -145,15 +145,16 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def make_record(
     run: Run,
     benchmark: str,
-    predictions: Sequence[Mapping[str, Any]],
+    metrics: Mapping[str, Any],
     train_metrics: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """One tidy_table input: run keys, benchmark, run_metrics and the (flattened) training metrics.
+    """One tidy_table input: run keys, benchmark, the evaluation's metrics (run_metrics of its
+    predictions) and the (flattened) training metrics.
 
     A key both sides carry (train_metrics.json repeats `mode`) must agree: a mismatch means the
     files of two different runs were paired.
     """
-    record: dict[str, Any] = {**asdict(run), "benchmark": benchmark, **run_metrics(predictions)}
+    record: dict[str, Any] = {**asdict(run), "benchmark": benchmark, **metrics}
     for key, value in _flatten(train_metrics or {}).items():
         if key in record and record[key] != value:
             raise InputError(

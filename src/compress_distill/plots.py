@@ -12,6 +12,7 @@ import math
 import statistics
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -155,15 +156,20 @@ def _style() -> Iterator[None]:
         yield
 
 
+# The PNGs' resolution: set for one write_figures call (the config's figures.dpi).
+_png_dpi: ContextVar[int] = ContextVar("png_dpi", default=300)
+
+
 def _save(fig: Figure, stem: str | Path) -> list[Path]:
-    """stem.pdf and stem.png (300 dpi), each written to a temporary file then renamed."""
+    """stem.pdf and stem.png (300 dpi unless write_figures says otherwise), each written to a
+    temporary file then renamed."""
     paths = []
     for fmt in ("pdf", "png"):
         path = Path(f"{stem}.{fmt}")
         # No creation date in the PDF: the same data gives the same bytes.
         metadata = {"CreationDate": None} if fmt == "pdf" else None
         with atomic_writer(path, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=300, metadata=metadata)
+            fig.savefig(handle, format=fmt, dpi=_png_dpi.get(), metadata=metadata)
         paths.append(path)
     return paths
 
@@ -463,13 +469,18 @@ def write_figures(
     rows: Sequence[Mapping[str, Any]],
     ratios: Mapping[tuple[str, str], Sequence[float]],
     out_dir: str | Path,
+    dpi: int = 300,
 ) -> list[Path]:
-    """All five figures under out_dir, named after what they show."""
+    """All five figures under out_dir, named after what they show; PNGs at `dpi`."""
     out = Path(out_dir)
-    return [
-        *plot_accuracy_vs_length(rows, out / "accuracy_vs_length"),
-        *plot_training_cost(rows, out / "training_cost"),
-        *plot_compression_ratios(ratios, out / "compression_ratios"),
-        *plot_compression_vs_truncation(rows, out / "compression_vs_truncation"),
-        *plot_retention_vs_efficiency(rows, out / "retention_vs_efficiency"),
-    ]
+    token = _png_dpi.set(dpi)
+    try:
+        return [
+            *plot_accuracy_vs_length(rows, out / "accuracy_vs_length"),
+            *plot_training_cost(rows, out / "training_cost"),
+            *plot_compression_ratios(ratios, out / "compression_ratios"),
+            *plot_compression_vs_truncation(rows, out / "compression_vs_truncation"),
+            *plot_retention_vs_efficiency(rows, out / "retention_vs_efficiency"),
+        ]
+    finally:
+        _png_dpi.reset(token)

@@ -175,19 +175,32 @@ def by_teacher_compressor(paths: Iterable[str]) -> dict[tuple[str, str], list[st
     return groups
 
 
+def shard_summary(rows: Sequence[dict[str, Any]], counts: dict[str, int]) -> dict[str, Any]:
+    """What the aggregates need of one compressed shard: outcome counts, character totals and
+    per-trace ratios. Small, so tables and figures rebuild without the traces (as from a bundle)."""
+    return {
+        "outcomes": counts,
+        "raw_chars": sum(row["raw_chars"] for row in rows),
+        "compressed_chars": sum(row["compressed_chars"] for row in rows),
+        "ratios": [row["ratio"] for row in rows],
+    }
+
+
 def compression_summary(
-    teacher: str, compressor: str, counts: Sequence[dict[str, int]], rows: Sequence[dict[str, Any]]
+    teacher: str, compressor: str, shards: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Answer-preservation outcomes of one (teacher, compressor) over its shards, and the pooled
-    character ratio of what it kept."""
+    """Answer-preservation outcomes of one (teacher, compressor) over its shard summaries, and the
+    pooled character ratio of what it kept."""
     totals = Counter()
-    for shard_counts in counts:
-        totals.update(shard_counts)
-    raw_chars = sum(row["raw_chars"] for row in rows)
+    for shard in shards:
+        totals.update(shard["outcomes"])
     return {
         "teacher": teacher,
         "compressor": compressor,
         "traces": sum(totals.values()),
         **{outcome: totals[outcome] for outcome in sorted(totals)},
-        "chars_ratio": _ratio(sum(row["compressed_chars"] for row in rows), raw_chars),
+        "chars_ratio": _ratio(
+            sum(shard["compressed_chars"] for shard in shards),
+            sum(shard["raw_chars"] for shard in shards),
+        ),
     }

@@ -59,7 +59,9 @@ def study_records(benchmarks=("b",), modes=("full",)):
                     "wall_time_all_attempts_s": wall,
                     "mode": mode,
                 }
-                records.append(make_record(run, benchmark, predictions(correct, tokens), train))
+                records.append(
+                    make_record(run, benchmark, run_metrics(predictions(correct, tokens)), train)
+                )
     return records
 
 
@@ -209,12 +211,12 @@ def test_tidy_table_sorts_regimes_numerically():
 def test_make_record_flattens_training_metrics_and_checks_shared_keys():
     run = Run("t", "raw", "s", "lora", 100)
     train = {"train_tokens": 5, "mode": "lora", "peak_memory": {"bytes": 7, "kind": "rss"}}
-    record = make_record(run, "b", [pred(0)], train)
+    record = make_record(run, "b", run_metrics([pred(0)]), train)
     assert record["peak_memory.bytes"] == 7
     assert record["train_tokens"] == 5
     assert record["accuracy"] == 1.0
     with pytest.raises(InputError, match="mode='full'"):
-        make_record(run, "b", [pred(0)], train | {"mode": "full"})
+        make_record(run, "b", run_metrics([pred(0)]), train | {"mode": "full"})
 
 
 def test_truncation_pairs_put_each_compressor_next_to_its_twin():

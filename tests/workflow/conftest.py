@@ -12,20 +12,24 @@ from pathlib import Path
 import pytest
 import yaml
 
+from compress_distill.io import write_json
+from compress_distill.provenance import COMMIT_FILE, code_version
+
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
 class Workflow:
-    def __init__(self, workdir: Path, configfile: Path) -> None:
+    def __init__(self, workdir: Path, configfile: Path, code: Path = ROOT) -> None:
         self.workdir = workdir
         self.configfile = configfile
+        self.code = code  # the workflow folder (Snakefile, rules, scripts, src)
 
     def command(self, *args: str) -> list[str]:
         return [
             SNAKEMAKE,
             "--snakefile",
-            str(ROOT / "Snakefile"),
+            str(self.code / "Snakefile"),
             "--directory",
             str(self.workdir),
             "--configfile",
@@ -58,12 +62,31 @@ class Workflow:
         return self.workdir / relative
 
 
-def make_workflow(tmp_path: Path, base: str = "configs/tiny.yaml", name: str = "run") -> Workflow:
+def make_workflow(
+    tmp_path: Path, base: str = "configs/tiny.yaml", name: str = "run", code: Path = ROOT
+) -> Workflow:
     workdir = tmp_path / name
     workdir.mkdir()
     configfile = tmp_path / f"{name}.yaml"
     configfile.write_text((ROOT / base).read_text())
-    return Workflow(workdir, configfile)
+    return Workflow(workdir, configfile, code)
+
+
+def snapshot_code(dest: Path) -> Path:
+    """A copy of the workflow's files (tracked and new): a run of it does not go out of date when
+    the checkout changes under a test session, and a test may edit its code."""
+    names = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, names.split("\0")):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    # The copy has no .git: provenance records the checkout's commit from here, as in a bundle.
+    write_json(dest / COMMIT_FILE, code_version(ROOT))
+    return dest
 
 
 @pytest.fixture
@@ -77,12 +100,13 @@ def clone(workflow: Workflow, tmp_path: Path, name: str = "clone") -> Workflow:
     shutil.copytree(workflow.workdir, workdir, symlinks=True)
     configfile = tmp_path / f"{name}.yaml"
     shutil.copy2(workflow.configfile, configfile)
-    return Workflow(workdir, configfile)
+    return Workflow(workdir, configfile, workflow.code)
 
 
 @pytest.fixture(scope="session")
 def finished_tiny(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
-    """configs/tiny.yaml run to completion once per test session."""
-    workflow = make_workflow(tmp_path_factory.mktemp("finished"))
+    """configs/tiny.yaml run to completion once per test session, from a snapshot of the code."""
+    code = snapshot_code(tmp_path_factory.mktemp("code"))
+    workflow = make_workflow(tmp_path_factory.mktemp("finished"), code=code)
     workflow.run()
     return workflow
