@@ -10,7 +10,7 @@ CORES ?= 2
 # Extra snakemake arguments for `make bundle`, e.g. SMK_ARGS="--configfile configs/tiny.yaml".
 SMK_ARGS ?=
 
-.PHONY: demo report bundle test lint format dryrun clean
+.PHONY: demo report bundle test lint format dryrun bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,18 +47,23 @@ dryrun: $(VENV)/.installed
 	$(BIN)/snakemake -n --cores $(CORES)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src scripts tests
-	$(BIN)/ruff format --check src scripts tests
+	$(BIN)/ruff check src scripts tests benchmarks
+	$(BIN)/ruff format --check src scripts tests benchmarks
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint --cores 1
 
 format: $(VENV)/.installed
-	$(BIN)/ruff check --fix src scripts tests
-	$(BIN)/ruff format src scripts tests
+	$(BIN)/ruff check --fix src scripts tests benchmarks
+	$(BIN)/ruff format src scripts tests benchmarks
 	$(BIN)/snakefmt Snakefile rules
 
 test: $(VENV)/.installed lint
 	$(BIN)/pytest -q
+
+# Speed and cost of the workflow beside the engines it wraps: benchmarks/RESULTS.md and
+# results.json (about 20 minutes on 2 cores). Measures only; never fails for slowness.
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf results .snakemake

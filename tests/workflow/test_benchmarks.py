@@ -1,0 +1,53 @@
+"""The benchmark harness (`make bench`) runs and writes its report: a smoke run at tiny sizes.
+
+Timing is not checked: benchmarks measure, they do not pass or fail on speed. The workflow and vLLM
+benchmarks are left out here (minutes); their code paths are the ones the other workflow and engine
+tests exercise, and the ratios benchmark reads the finished tiny run's metrics table.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+TITLES = (
+    "## 1. Workflow overhead",
+    "## 2. Generation engine overhead (vLLM)",
+    "## 3. Verification throughput",
+    "## 4. Training throughput",
+    "## 5. The study's efficiency ratios on the demo",
+)
+
+
+def test_smoke_run_writes_results(tmp_path, finished_tiny):
+    metrics = finished_tiny.path("results/tables/metrics.csv")
+    command = [sys.executable, "-m", "benchmarks.run", "--smoke", "--out", str(tmp_path)]
+    command += ["--only", "verification,training,ratios", "--metrics", str(metrics)]
+    command += ["--config", str(ROOT / "configs/tiny.yaml")]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["smoke"] is True
+    assert report["machine"]["cores_usable"] >= 1 and report["machine"]["commit"]
+    runs = report["benchmarks"]
+    assert set(runs) == {"verification", "training", "ratios"}
+    assert all(entry["status"] == "ok" for entry in runs.values())
+    assert runs["verification"]["result"]["levels"][0]["workers"] == 1
+    modes = {(r["mode"], r["packing"]) for r in runs["training"]["result"]["runs"]}
+    assert modes == {("full", False), ("full", True), ("lora", False), ("lora", True)}
+    assert "raw" in runs["ratios"]["result"]["variants"]
+
+    text = (tmp_path / "RESULTS.md").read_text()
+    positions = [text.index(title) for title in TITLES]
+    assert positions == sorted(positions)
+    assert text.count("_Not run in this invocation._") == 2  # workflow and engine
+    for heading in ("Machine and run", "traces/s", "tokens/s", "paper (compressed)"):
+        assert heading in text
