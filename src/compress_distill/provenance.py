@@ -205,9 +205,13 @@ def _checksums(paths: Iterable[str]) -> dict[str, str | None]:
     return {str(path): checksum(path) for path in dict.fromkeys(paths)}
 
 
+# Params that are not config: the code hash, and folders named after the job's wildcards.
+NOT_CONFIG = frozenset({"code", "checkpoint_dir", "progress_dir"})
+
+
 def config_slice(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A job's params without its code hash: the part of the config it depends on."""
-    return {key: value for key, value in params.items() if key != "code"}
+    """A job's params without the code hash and its own folders: the config it depends on."""
+    return {key: value for key, value in params.items() if key not in NOT_CONFIG}
 
 
 def make_record(
