@@ -10,7 +10,7 @@ CORES ?= 2
 # Extra snakemake arguments for `make bundle`, e.g. SMK_ARGS="--configfile configs/tiny.yaml".
 SMK_ARGS ?=
 
-.PHONY: demo report bundle test lint format dryrun bench clean
+.PHONY: demo report bundle test lint format dryrun bench student-base clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

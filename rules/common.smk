@@ -45,7 +45,7 @@ def repo_path(path):
 
 
 def code(script):
-    """Hash of the package modules a rule script imports: a param, so changing one reruns
+    """Hash of the package modules that the script of a job imports, as a param; changing one reruns
     exactly the rules whose scripts use it. The workflow's own src/ when it has one (an editable
     install runs it), else the installed package."""
     package = Path(workflow.basedir) / "src/compress_distill"
@@ -64,6 +64,21 @@ def without(entry, *keys):
 
 def teacher_entry(wildcards):
     return config["teachers"][wildcards.teacher]
+
+
+def compressor_entry(wildcards):
+    return config["compressors"][wildcards.compressor]
+
+
+def evaluation_entry(wildcards):
+    return config["evaluation"]
+
+
+def resource(entry_of, key):
+    """One value of a config entry's `resources` (gpus, cpus, mem_mb, runtime, gpu_model), so each
+    teacher, compressor and student asks the scheduler for what it needs and no rule hard-codes it.
+    gpu_model defaults to "", which the Slurm plugin reads as any model."""
+    return lambda w: entry_of(w)["resources"].get(key, "")
 
 
 def shard_ids(teacher):
@@ -204,6 +219,17 @@ wildcard_constraints:
 
 def student_entry(wildcards):
     return config["students"][wildcards.student]
+
+
+def student_model(wildcards):
+    """A pretrained student's own folder when it is one (paths are relative to the workflow, like
+    data/students/tiny-arith), as an input: rebuilding it reruns what depends on it. Hub ids are
+    not files; they load by name."""
+    student = student_entry(wildcards)
+    if student["kind"] != "pretrained":
+        return []
+    local = Path(repo_path(student["model"]))
+    return str(local) if local.is_dir() else []
 
 
 def _keys(entry, keys):

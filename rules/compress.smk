@@ -13,10 +13,13 @@ rule compress:
         f"{LOGS}/compress/{{teacher}}/{{compressor}}/{{shard}}.log",
     conda:
         "../envs/generate.yaml"
+    threads: resource(compressor_entry, "cpus")
     resources:
-        gpu=lambda w: config["compressors"][w.compressor]["resources"]["gpus"],
-        mem_mb=lambda w: config["compressors"][w.compressor]["resources"]["mem_mb"],
-        runtime=lambda w: config["compressors"][w.compressor]["resources"]["runtime"],
+        gpu=resource(compressor_entry, "gpus"),
+        gpu_model=resource(compressor_entry, "gpu_model"),
+        cpus_per_task=resource(compressor_entry, "cpus"),
+        mem_mb=resource(compressor_entry, "mem_mb"),
+        runtime=resource(compressor_entry, "runtime"),
     params:
         compressor=lambda w: without(config["compressors"][w.compressor], "resources"),
         code=code("compress"),

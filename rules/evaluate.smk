@@ -8,11 +8,13 @@ rule evaluate:
         f"{LOGS}/evaluate/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}/{{benchmark}}.log",
     conda:
         "../envs/generate.yaml"
-    threads: config["evaluation"]["workers"]
+    threads: resource(evaluation_entry, "cpus")
     resources:
-        gpu=config["evaluation"]["resources"]["gpus"],
-        mem_mb=config["evaluation"]["resources"]["mem_mb"],
-        runtime=config["evaluation"]["resources"]["runtime"],
+        gpu=resource(evaluation_entry, "gpus"),
+        gpu_model=resource(evaluation_entry, "gpu_model"),
+        cpus_per_task=resource(evaluation_entry, "cpus"),
+        mem_mb=resource(evaluation_entry, "mem_mb"),
+        runtime=resource(evaluation_entry, "runtime"),
     params:
         benchmark=lambda w: config["benchmarks"][w.benchmark],
         engine={

@@ -8,10 +8,13 @@ rule generate:
         f"{LOGS}/generate/{{teacher}}/{{shard}}.log",
     conda:
         "../envs/generate.yaml"
+    threads: resource(teacher_entry, "cpus")
     resources:
-        gpu=lambda w: teacher_entry(w)["resources"]["gpus"],
-        mem_mb=lambda w: teacher_entry(w)["resources"]["mem_mb"],
-        runtime=lambda w: teacher_entry(w)["resources"]["runtime"],
+        gpu=resource(teacher_entry, "gpus"),
+        gpu_model=resource(teacher_entry, "gpu_model"),
+        cpus_per_task=resource(teacher_entry, "cpus"),
+        mem_mb=resource(teacher_entry, "mem_mb"),
+        runtime=resource(teacher_entry, "runtime"),
     params:
         teacher=lambda w: without(teacher_entry(w), "resources"),
         code=code("generate"),

@@ -1,17 +1,26 @@
 rule base_model:
     input:
         tokenizer=f"{RESULTS}/students/{{student}}/tokenizer",
-        text=repo_path(config["training"]["pretrain_text"]),
+        # Only a from_config student with pretraining reads it.
+        text=lambda w: (
+            repo_path(config["training"]["pretrain_text"])
+            if student_entry(w).get("pretrain")
+            else []
+        ),
+        model=student_model,
     output:
         directory(f"{RESULTS}/students/{{student}}/base"),
     log:
         f"{LOGS}/base_model/{{student}}.log",
     conda:
         "../envs/train.yaml"
+    threads: resource(student_entry, "cpus")
     resources:
-        gpu=lambda w: student_entry(w)["resources"]["gpus"],
-        mem_mb=lambda w: student_entry(w)["resources"]["mem_mb"],
-        runtime=lambda w: student_entry(w)["resources"]["runtime"],
+        gpu=resource(student_entry, "gpus"),
+        gpu_model=resource(student_entry, "gpu_model"),
+        cpus_per_task=resource(student_entry, "cpus"),
+        mem_mb=resource(student_entry, "mem_mb"),
+        runtime=resource(student_entry, "runtime"),
     params:
         student=lambda w: base_model_slice(student_entry(w)),
         code=code("base_model"),
@@ -31,11 +40,13 @@ rule train:
         f"{LOGS}/train/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}.log",
     conda:
         "../envs/train.yaml"
-    threads: lambda w: student_entry(w)["resources"]["cpus"]
+    threads: resource(student_entry, "cpus")
     resources:
-        gpu=lambda w: student_entry(w)["resources"]["gpus"],
-        mem_mb=lambda w: student_entry(w)["resources"]["mem_mb"],
-        runtime=lambda w: student_entry(w)["resources"]["runtime"],
+        gpu=resource(student_entry, "gpus"),
+        gpu_model=resource(student_entry, "gpu_model"),
+        cpus_per_task=resource(student_entry, "cpus"),
+        mem_mb=resource(student_entry, "mem_mb"),
+        runtime=resource(student_entry, "runtime"),
     params:
         settings=train_settings,
         strategy=lambda w: student_entry(w)["strategy"],

@@ -1,4 +1,6 @@
 rule student_tokenizer:
+    input:
+        model=student_model,
     output:
         directory(f"{RESULTS}/students/{{student}}/tokenizer"),
     log:

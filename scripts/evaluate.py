@@ -16,7 +16,7 @@ def main(smk) -> None:
             prompt_template=Path(smk.input.prompt).read_text(encoding="utf-8"),
             benchmark=smk.params.benchmark,
             engine=smk.params.engine,
-            workers=smk.threads,
+            workers=smk.params.engine["workers"],
         )
         write_jsonl(smk.output.predictions, predictions)
         write_json(smk.output.metrics, run_metrics(predictions))

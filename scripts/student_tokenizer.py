@@ -1,12 +1,14 @@
 """Rule student_tokenizer: the tokenizer a student trains and counts tokens with."""
 
 from compress_distill.provenance import recorded
-from compress_distill.students import save_student_tokenizer
+from compress_distill.students import save_student_tokenizer, with_local_model
 
 
 def main(smk) -> None:
     with recorded(smk):
-        tokenizer = save_student_tokenizer(smk.params.student, smk.output[0])
+        tokenizer = save_student_tokenizer(
+            with_local_model(smk.params.student, smk.input.model), smk.output[0]
+        )
         print(f"{smk.wildcards.student}: {len(tokenizer)} tokens -> {smk.output[0]}")
 
 

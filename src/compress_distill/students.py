@@ -18,6 +18,12 @@ def load_tokenizer(path: str | Path) -> Any:
     return AutoTokenizer.from_pretrained(path)
 
 
+def with_local_model(student: dict[str, Any], local_model: Any) -> dict[str, Any]:
+    """The student's entry with `model` pointing at the folder the workflow resolved (the rule's
+    `model` input, empty for from_config students and hub ids)."""
+    return student | {"model": str(local_model)} if local_model else student
+
+
 def save_student_tokenizer(student: dict[str, Any], out_dir: str | Path) -> Any:
     """The student's tokenizer, saved to out_dir: built here (from_config) or the checkpoint's."""
     if student["kind"] == "from_config":

@@ -287,6 +287,18 @@ def test_launch_command(tmp_path: Path) -> None:
         launch_command(spec, 2, "deepspeed")  # type: ignore[arg-type]
 
 
+def test_pretraining_learns_the_texts(tiny_model_dir: Path, tmp_path: Path) -> None:
+    student = {
+        "kind": "from_config",
+        "architecture": {"hidden_size": 32, "num_layers": 2, "num_heads": 2},
+        "pretrain": {"steps": 60, "learning_rate": 3e-3, "batch_size": 4, "max_length": 64},
+    }
+    texts = ["3 + 4 = 7. The answer is 7."] * 50
+    pretrain = build_base_model(student, tiny_model_dir, tmp_path / "base", texts)["pretrain"]
+    assert pretrain["final_loss"] < pretrain["first_loss"] / 3
+    assert pretrain["tokens"] == 60 * 4 * 64
+
+
 def test_build_base_model(tiny_model_dir: Path, tmp_path: Path) -> None:
     student = {
         "kind": "from_config",
@@ -303,6 +315,8 @@ def test_build_base_model(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert model.config.hidden_size == 32 and model.config.num_hidden_layers == 2
     assert tokenizer.chat_template is not None
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temporary left
+    again = build_base_model(student, tiny_model_dir, tmp_path / "again", texts)
+    assert again["weights_sha256"] == metrics["weights_sha256"]  # seeded: same texts, same weights
 
     with pytest.raises(ValueError, match="unknown student architecture key"):
         build_base_model(

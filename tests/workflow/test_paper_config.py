@@ -45,8 +45,11 @@ def test_paper_grid_job_counts(dry_run):
 
 def test_gpu_jobs_request_what_their_config_entry_says(dry_run):
     _, output = dry_run
-    teachers = {(w["teacher"], r["gpu"], r["runtime"]) for w, r in _requests(output, "generate")}
-    assert teachers == {("qwen", "8", "120"), ("gptoss", "2", "120")}
+    teachers = {
+        (w["teacher"], r["gpu"], r["cpus_per_task"], r["runtime"])
+        for w, r in _requests(output, "generate")
+    }
+    assert teachers == {("qwen", "8", "32", "120"), ("gptoss", "2", "16", "120")}
     students = {(w["student"], r["gpu"], r["mem_mb"]) for w, r in _requests(output, "train")}
     assert students == {
         ("qwen08", "1", "120000"),

@@ -22,6 +22,8 @@ from .conftest import ROOT, Workflow, make_workflow
 pytestmark = pytest.mark.slow
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
+GRES_CONF = SLURM_CONF.with_name("gres.conf")
+GPUS = 2  # generic resources the test node declares, backed by plain files: no CUDA behind them
 MARKER = "# compress-distill test cluster"
 DAEMONS = ("slurmctld", "slurmd", "munged")
 # The test overlay: no accounting daemon here, so no account and squeue for job status; fast polls.
@@ -62,7 +64,9 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 MpiDefault=none
 ReturnToService=2
-NodeName={host} CPUs={os.cpu_count()} RealMemory={memory_mb} State=UNKNOWN
+MinJobAge=3600
+GresTypes=gpu
+NodeName={host} CPUs={os.cpu_count()} RealMemory={memory_mb} Gres=gpu:{GPUS} State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """
 
@@ -79,6 +83,12 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         (state / folder).mkdir()
     SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
     SLURM_CONF.write_text(_config(state))
+    devices = [state / f"gpu{i}" for i in range(GPUS)]
+    for device in devices:
+        device.touch()
+    GRES_CONF.write_text(
+        f"NodeName={socket.gethostname()} Name=gpu File={state}/gpu[0-{GPUS - 1}]\n"
+    )
     started = []
     if subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode != 0:
         Path("/run/munge").mkdir(parents=True, exist_ok=True)
@@ -97,6 +107,7 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     for daemon in reversed(started):
         subprocess.run(["pkill", "-x", daemon], check=False)
     SLURM_CONF.unlink()
+    GRES_CONF.unlink()
 
 
 def _on_slurm(workflow: Workflow) -> list[str]:
@@ -105,12 +116,20 @@ def _on_slurm(workflow: Workflow) -> list[str]:
 
 def test_tiny_config_end_to_end_on_slurm_equals_local(slurm_cluster, finished_tiny, tmp_path):
     remote = make_workflow(tmp_path, name="slurm")
+    remote.edit_config(_students_on_one_gpu)
     expected = sum(n for rule, n in remote.planned_jobs().items() if rule not in ("all", "total"))
     done = subprocess.run(_on_slurm(remote), capture_output=True, text=True)
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-4000:]
-    submitted = re.findall(r"submitted with SLURM jobid (\d+)", log)
+    submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/", log)
     assert len(submitted) == expected  # every job but the local `all` went through sbatch
+    # The scheduler itself granted each student job the GPU its config entry asks for.
+    for job_id, rule in submitted:
+        granted = subprocess.run(
+            ["scontrol", "show", "job", job_id], capture_output=True, text=True
+        )
+        on_gpu = rule in ("base_model", "train", "evaluate")
+        assert ("gres/gpu=1" in granted.stdout or "gres:gpu:1" in granted.stdout) == on_gpu, rule
     for path in (
         "results/traces/verbose/raw/000.jsonl",
         "results/traces/verbose/verified/001.jsonl",
@@ -144,6 +163,11 @@ def test_scancel_mid_generation_then_the_workflow_completes(slurm_cluster, tmp_p
     shard = "results/traces/verbose/raw/000.jsonl"
     assert killed.path(shard).read_bytes() == reference.path(shard).read_bytes()
     assert "resuming:" in killed.path("results/logs/generate/verbose/000.log").read_text()
+
+
+def _students_on_one_gpu(config: dict) -> None:
+    for entry in (*config["students"].values(), config.setdefault("evaluation", {})):
+        entry["resources"] = entry.get("resources", {}) | {"gpus": 1}
 
 
 def _lines(path: Path) -> int:

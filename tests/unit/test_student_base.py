@@ -1,0 +1,27 @@
+from pathlib import Path
+
+import yaml
+
+from compress_distill.models import build_char_tokenizer
+from compress_distill.student_base import build_student_base, pretraining_texts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_pretraining_texts_are_chats_ending_in_the_worked_solution(tmp_path: Path) -> None:
+    tokenizer = build_char_tokenizer()
+    problem = {"question": "Compute 2 + 3.", "start": 2, "steps": [["+", 3]], "answer": "5"}
+    first, second = pretraining_texts([problem, problem], tokenizer, "{question}\n")
+    assert first == "<s><|user|>Compute 2 + 3.\n</s><|assistant|>2 + 3 = 5\n\\boxed{5}</s>"
+    assert second.endswith("<|assistant|>Step 1: 2 + 3 = 5.\n\\boxed{5}</s>")
+
+
+def test_the_recipe_builds_a_model_and_measures_it(tmp_path: Path) -> None:
+    recipe = yaml.safe_load((ROOT / "configs/student-base.yaml").read_text())
+    recipe["student"]["architecture"] = {"hidden_size": 32, "num_layers": 1, "num_heads": 2}
+    recipe["student"]["pretrain"] = {"steps": 2, "batch_size": 2, "max_length": 64}
+    recipe["corpus"]["size"], recipe["heldout"]["size"] = 30, 4
+    build = build_student_base(recipe, tmp_path / "base", ROOT)
+    assert build["corpus_problems"] == 30 and build["heldout"]["n_problems"] == 4
+    assert 0 <= build["heldout"]["accuracy"] <= 1
+    assert (tmp_path / "base/build.json").is_file() and (tmp_path / "base/config.json").is_file()
