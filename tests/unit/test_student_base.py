@@ -3,7 +3,11 @@ from pathlib import Path
 import yaml
 
 from compress_distill.models import build_char_tokenizer
-from compress_distill.student_base import build_student_base, pretraining_texts
+from compress_distill.student_base import (
+    build_student_base,
+    measure_student_base,
+    pretraining_texts,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,4 +28,7 @@ def test_the_recipe_builds_a_model_and_measures_it(tmp_path: Path) -> None:
     build = build_student_base(recipe, tmp_path / "base", ROOT)
     assert build["corpus_problems"] == 30 and build["heldout"]["n_problems"] == 4
     assert 0 <= build["heldout"]["accuracy"] <= 1
-    assert (tmp_path / "base/build.json").is_file() and (tmp_path / "base/config.json").is_file()
+    for name in ("build.json", "heldout.json", "config.json", "model.safetensors"):
+        assert (tmp_path / "base" / name).is_file()
+    recipe["heldout"]["size"] = 2
+    assert measure_student_base(recipe, tmp_path / "base", ROOT)["metrics"]["n_problems"] == 2
