@@ -61,7 +61,7 @@ test: $(VENV)/.installed lint
 	$(BIN)/pytest -q
 
 # Speed and cost of the workflow beside the engines it wraps: benchmarks/RESULTS.md and
-# results.json (about 20 minutes on 2 cores). Measures only; never fails for slowness.
+# results.json (21 minutes on 2 cores). Measures only; never fails for slowness.
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.run
 
