@@ -2,7 +2,7 @@
 
 The study's students are pretrained models that can already do arithmetic; distillation teaches
 them the teachers' way of reasoning. A randomly initialised model cannot learn arithmetic within
-the demo's ten minutes on a laptop CPU, so this module pretrains one once (`make student-base`):
+the few CPU minutes a demo has, so this module pretrains one once (`make student-base`):
 chat-formatted synthetic problems of the train split with terse worked solutions
 (tasks.arithmetic.worked_solution), then measures it on held-out test-split problems through the
 same evaluation as the workflow's runs. What it writes is an ordinary Hugging Face model folder
