@@ -2,8 +2,8 @@ rule compress:
     input:
         verified=f"{RESULTS}/traces/{{teacher}}/verified/{{shard}}.jsonl",
         prompt=lambda w: (
-            repo_path(config["compressors"][w.compressor]["prompt"])
-            if config["compressors"][w.compressor]["kind"] == "llm"
+            repo_path(compressor_entry(w)["prompt"])
+            if compressor_entry(w)["kind"] == "llm"
             else []
         ),
     output:
@@ -21,7 +21,7 @@ rule compress:
         mem_mb=resource(compressor_entry, "mem_mb"),
         runtime=resource(compressor_entry, "runtime"),
     params:
-        compressor=lambda w: without(config["compressors"][w.compressor], "resources"),
+        compressor=lambda w: without(compressor_entry(w), "resources"),
         code=code("compress"),
     script:
         "../scripts/compress.py"

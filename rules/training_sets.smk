@@ -9,7 +9,7 @@ rule student_tokenizer:
         "../envs/data.yaml"
     params:
         # What the tokenizer comes from, so another learning rate keeps it (and the training sets).
-        student=lambda w: tokenizer_slice(config["students"][w.student]),
+        student=lambda w: tokenizer_slice(student_entry(w)),
         code=code("student_tokenizer"),
     script:
         "../scripts/student_tokenizer.py"
