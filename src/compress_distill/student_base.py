@@ -16,12 +16,14 @@ same evaluation as the workflow's runs. What it writes is an ordinary Hugging Fa
 from __future__ import annotations
 
 import argparse
+import random
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from compress_distill.evaluation import evaluate
@@ -30,26 +32,27 @@ from compress_distill.io import write_json
 from compress_distill.metrics import run_metrics
 from compress_distill.models import build_char_tokenizer
 from compress_distill.problemsets import build_problemset
-from compress_distill.tasks.arithmetic import worked_solution
+from compress_distill.tasks.solutions import varied_solution
 from compress_distill.training import build_base_model, library_versions
 
 
 def pretraining_texts(
     problems: Sequence[dict[str, Any]], tokenizer: Any, prompt_template: str
 ) -> list[str]:
-    """Each problem as one chat: the student prompt, then a worked solution as the answer, in
-    either of two layouts by turns, so that the base reads numbers off a question whatever the
-    layout of its answer (a base that knows one layout only forgets to when fine-tuned on another).
-    """
+    """Each problem as one chat: the student prompt, then a worked solution as the answer, its
+    layout drawn per problem (tasks.solutions), so the same problem always reads the same."""
     return [
         tokenizer.apply_chat_template(
             [
                 *build_messages(problem["question"], prompt_template),
-                {"role": "assistant", "content": worked_solution(problem, numbered=index % 2 == 1)},
+                {
+                    "role": "assistant",
+                    "content": varied_solution(problem, random.Random(f"layout:{problem['id']}")),
+                },
             ],
             tokenize=False,
         )
-        for index, problem in enumerate(problems)
+        for problem in problems
     ]
 
 
@@ -90,6 +93,7 @@ def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str
         "pretrain_tokens": base["pretrain"]["tokens"],
         "pretrain_final_loss": base["pretrain"]["final_loss"],
         "wall_time_s": time.perf_counter() - started,
+        "torch_threads": torch.get_num_threads(),
         "versions": library_versions(),
     }
     write_json(out_dir / "build.json", build)

@@ -4,7 +4,6 @@ from compress_distill.tasks.arithmetic import (
     ArithmeticSpec,
     apply,
     make_problems,
-    worked_solution,
 )
 
 
@@ -53,14 +52,3 @@ def test_word_form_mentions_every_number():
 def test_bad_spec_rejected(bad):
     with pytest.raises(ValueError):
         ArithmeticSpec(**bad)
-
-
-def test_worked_solution_is_one_line_per_operation_then_the_boxed_answer():
-    problem = {"start": 7, "steps": [["-", 5], ["+", 4]], "answer": "6"}
-    assert worked_solution(problem) == "7 - 5 = 2\n2 + 4 = 6\n\\boxed{6}"
-    numbered = worked_solution(problem, numbered=True)
-    assert numbered == "Step 1: 7 - 5 = 2.\nStep 2: 2 + 4 = 6.\n\\boxed{6}"
-    for problem in make_problems(ArithmeticSpec(), "train", 20, seed=3):
-        lines = worked_solution(problem).splitlines()
-        assert len(lines) == len(problem["steps"]) + 1
-        assert lines[-1] == f"\\boxed{{{problem['answer']}}}"

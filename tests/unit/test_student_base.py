@@ -12,12 +12,18 @@ from compress_distill.student_base import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_pretraining_texts_are_chats_ending_in_the_worked_solution(tmp_path: Path) -> None:
+def test_pretraining_texts_are_chats_ending_in_a_worked_solution_fixed_per_problem() -> None:
     tokenizer = build_char_tokenizer()
-    problem = {"question": "Compute 2 + 3.", "start": 2, "steps": [["+", 3]], "answer": "5"}
-    first, second = pretraining_texts([problem, problem], tokenizer, "{question}\n")
-    assert first == "<s><|user|>Compute 2 + 3.\n</s><|assistant|>2 + 3 = 5\n\\boxed{5}</s>"
-    assert second.endswith("<|assistant|>Step 1: 2 + 3 = 5.\n\\boxed{5}</s>")
+    problems = [
+        {"id": f"p{i}", "question": "Compute 2 + 3.", "start": 2, "steps": [["+", 3]]}
+        for i in range(20)
+    ]
+    texts = pretraining_texts(problems, tokenizer, "{question}\n")
+    for text in texts:
+        assert text.startswith("<s><|user|>Compute 2 + 3.\n</s><|assistant|>")
+        assert text.endswith("\\boxed{5}</s>")
+    assert len(set(texts)) > 1, "layouts vary between problems"
+    assert pretraining_texts(problems[::-1], tokenizer, "{question}\n") == texts[::-1]
 
 
 def test_the_recipe_builds_a_model_and_measures_it(tmp_path: Path) -> None:

@@ -131,16 +131,3 @@ def make_problems(spec: ArithmeticSpec, split: str, size: int, seed: int) -> lis
             }
         )
     return problems
-
-
-def worked_solution(problem: dict[str, Any], numbered: bool = False) -> str:
-    """A terse worked solution, one line per operation ("7 - 5 = 2", or "Step 1: 7 - 5 = 2." when
-    numbered), then the boxed answer: how a pretrained model that knows arithmetic answers, short
-    and unlike the teachers' digit-by-digit traces."""
-    value, lines = problem["start"], []
-    for index, (op, operand) in enumerate(problem["steps"], start=1):
-        result = apply(value, op, operand)
-        line = f"{value} {op} {operand} = {result}"
-        lines.append(f"Step {index}: {line}." if numbered else line)
-        value = result
-    return "\n".join([*lines, f"\\boxed{{{value}}}"])
