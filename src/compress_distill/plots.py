@@ -225,8 +225,10 @@ def _mode_handles(modes: Iterable[str]) -> list[Line2D]:
 
 
 def _legend(fig: Figure, variants: Sequence[Any], modes: Sequence[Any] = ()) -> None:
-    """Below the panels: variants in up to three columns, modes in a column of their own."""
-    rows = max(len(modes), math.ceil(len(variants) / 3))
+    """Below the panels: variants in up to three columns (two on a column-wide figure, where three
+    and the modes do not fit), modes in a column of their own."""
+    variant_columns = 3 if fig.get_figwidth() > COLUMN_WIDTH else 2
+    rows = max(len(modes), math.ceil(len(variants) / variant_columns))
     columns = [list(variants[i : i + rows]) for i in range(0, len(variants), rows)]
     if modes:
         columns.append(list(modes))
