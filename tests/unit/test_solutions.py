@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from compress_distill.tasks.arithmetic import ArithmeticSpec, make_problems
+from compress_distill.tasks.arithmetic import ArithmeticSpec, apply, make_problems
 from compress_distill.tasks.solutions import place_work, varied_solution
 
 
@@ -40,7 +40,7 @@ def test_every_layout_ends_in_the_right_answer_and_shows_each_step():
         value = problem["start"]
         for op, operand in problem["steps"]:
             assert re.search(rf"\b{value} [{re.escape(op)}] {operand}\b", solution)
-            value = eval(f"{value} {op} {operand}")
+            value = apply(value, op, operand)
         solutions.append(solution)
     lengths = [len(s) for s in solutions]
     assert max(lengths) > 3 * min(lengths), "terse and spelled-out layouts both occur"

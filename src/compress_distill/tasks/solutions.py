@@ -40,6 +40,10 @@ _CLOSINGS = ("The answer is {v}.", "Final result: {v}.", "So we get {v}.", "That
 _PLACES = ("units", "tens", "hundreds", "thousands")
 
 
+def _place(index: int) -> str:
+    return _PLACES[index] if index < len(_PLACES) else f"place {index + 1}"
+
+
 def place_work(a: int, op: str, b: int) -> list[str]:
     """Digit-by-digit working of a op b, lowest place first ("units: 8 + 9 = 17, keep 7, ...")."""
     if op == "*":
@@ -49,7 +53,7 @@ def place_work(a: int, op: str, b: int) -> list[str]:
     for index in range(max(len(top), len(bottom))):
         x = int(top[index]) if index < len(top) else 0
         y = int(bottom[index]) if index < len(bottom) else 0
-        place = _PLACES[index] if index < len(_PLACES) else f"place {index + 1}"
+        place = _place(index)
         carried = f" {op} {carry}" if carry else ""
         if op == "+":
             value = x + y + carry
@@ -74,7 +78,7 @@ def _multiply_places(a: int, b: int) -> list[str]:
     lines, carry = [], 0
     for index, digit in enumerate(int(d) for d in str(a)[::-1]):
         value = digit * b + carry
-        place = _PLACES[index] if index < len(_PLACES) else f"place {index + 1}"
+        place = _place(index)
         carried = f" + {carry}" if carry else ""
         carry = value // 10
         lines.append(f"{place}: {digit} * {b}{carried} = {value}, keep {value % 10}, carry {carry}")
