@@ -37,7 +37,7 @@ bundle: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) $(SMK_ARGS) results/bundle/compress-distill.tar.gz
 
 # Rebuilds the demo's student base, data/students/tiny-arith, from configs/student-base.yaml
-# (about 20 minutes on 2 cores); the demo uses the shipped copy. The thread count is fixed because it
+# (about 25 minutes on 2 cores); the demo uses the shipped copy. The thread count is fixed because it
 # fixes the order of floating-point sums: the same CPU and count give the same weights.
 student-base: $(VENV)/.installed
 	OMP_NUM_THREADS=2 $(BIN)/python -m compress_distill.student_base configs/student-base.yaml \

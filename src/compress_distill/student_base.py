@@ -3,12 +3,12 @@
 The study's students are pretrained models that can already do arithmetic; distillation teaches
 them the teachers' way of reasoning. A randomly initialised model cannot learn arithmetic within
 the few CPU minutes a demo has, so this module pretrains one once (`make student-base`):
-chat-formatted synthetic problems of the train split with terse worked solutions
-(tasks.arithmetic.worked_solution), then measures it on held-out test-split problems through the
-same evaluation as the workflow's runs. What it writes is an ordinary Hugging Face model folder
-(a student of kind `pretrained`) with base_metrics.json (pretraining loss curve), build.json
-(recipe, corpus, tokens, wall time, versions) and heldout.json (accuracy, example answers).
-
+chat-formatted synthetic problems of the train split with worked solutions in many layouts
+(tasks.solutions), short ones first, then long ones in longer windows. It then measures the model
+on held-out test-split problems through the same evaluation as the workflow's runs. What it writes
+is an ordinary Hugging Face model folder (a student of kind `pretrained`) with base_metrics.json
+(loss curves of both phases), build.json (recipe, corpus, tokens, wall time, versions) and
+heldout.json (accuracy, example answers).
     python -m compress_distill.student_base configs/student-base.yaml data/students/tiny-arith
     python -m compress_distill.student_base --measure-only configs/student-base.yaml <folder>
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -28,26 +29,37 @@ import yaml
 
 from compress_distill.evaluation import evaluate
 from compress_distill.generation import build_messages
-from compress_distill.io import write_json
+from compress_distill.io import read_json, write_json
 from compress_distill.metrics import run_metrics
 from compress_distill.models import build_char_tokenizer
 from compress_distill.problemsets import build_problemset
 from compress_distill.tasks.solutions import varied_solution
-from compress_distill.training import build_base_model, library_versions
+from compress_distill.training import (
+    PretrainSettings,
+    build_base_model,
+    library_versions,
+    pretrain_causal_lm,
+    weights_sha256,
+)
+
+MODEL_CARD = "README.md"
 
 
 def pretraining_texts(
-    problems: Sequence[dict[str, Any]], tokenizer: Any, prompt_template: str
+    problems: Sequence[dict[str, Any]], tokenizer: Any, prompt_template: str, long_form: float = 0.0
 ) -> list[str]:
     """Each problem as one chat: the student prompt, then a worked solution as the answer, its
-    layout drawn per problem (tasks.solutions), so the same problem always reads the same."""
+    layout drawn per problem (tasks.solutions, long with chance `long_form`), so the same problem
+    always reads the same."""
     return [
         tokenizer.apply_chat_template(
             [
                 *build_messages(problem["question"], prompt_template),
                 {
                     "role": "assistant",
-                    "content": varied_solution(problem, random.Random(f"layout:{problem['id']}")),
+                    "content": varied_solution(
+                        problem, random.Random(f"layout:{problem['id']}"), long_form
+                    ),
                 },
             ],
             tokenize=False,
@@ -77,27 +89,63 @@ def measure_student_base(
 
 
 def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str | Path) -> dict:
-    """Pretrain the base the recipe describes into out_dir (build.json), then measure it."""
+    """Pretrain the base the recipe describes into out_dir (build.json), then measure it.
+
+    Short layouts first, in the student's `pretrain` windows; then, if the recipe has
+    `long_context`, its longer windows over the same problems with a share of long layouts. The
+    model is built beside out_dir and replaces it only when measured.
+    """
     started = time.perf_counter()
     basedir, out_dir = Path(basedir), Path(out_dir)
+    staging = out_dir.with_name(f".{out_dir.name}.building")
     corpus = build_problemset("corpus", recipe["corpus"], basedir)
     prompt = (basedir / recipe["prompt"]).read_text(encoding="utf-8")
+    long_context = recipe.get("long_context")
     with tempfile.TemporaryDirectory() as tokenizer_dir:
         tokenizer = build_char_tokenizer(out_dir=tokenizer_dir)
         texts = pretraining_texts(corpus, tokenizer, prompt)
-        base = build_base_model(recipe["student"], tokenizer_dir, out_dir, texts)
+        base = build_base_model(recipe["student"], tokenizer_dir, staging, texts)
+        phases = [base["pretrain"]]
+        if long_context:
+            texts = pretraining_texts(corpus, tokenizer, prompt, long_context["long_form"])
+            phases.append(_extend_context(staging, tokenizer, texts, long_context["pretrain"]))
     build = {
         "recipe": recipe,
         "corpus_problems": len(corpus),
         "parameters": base["parameters"],
-        "pretrain_tokens": base["pretrain"]["tokens"],
-        "pretrain_final_loss": base["pretrain"]["final_loss"],
+        "pretrain_tokens": sum(phase["tokens"] for phase in phases),
+        "pretrain_final_loss": phases[-1]["final_loss"],
+        "long_context_final_loss": phases[1]["final_loss"] if long_context else None,
+        "weights_sha256": weights_sha256(staging),
         "wall_time_s": time.perf_counter() - started,
         "torch_threads": torch.get_num_threads(),
         "versions": library_versions(),
     }
-    write_json(out_dir / "build.json", build)
-    return build | {"heldout": measure_student_base(recipe, out_dir, basedir)["metrics"]}
+    write_json(staging / "build.json", build)
+    heldout = measure_student_base(recipe, staging, basedir)["metrics"]
+    if out_dir.exists():
+        # The model card is written by hand; it outlives rebuilds.
+        if (out_dir / MODEL_CARD).is_file():
+            shutil.copy2(out_dir / MODEL_CARD, staging / MODEL_CARD)
+        shutil.rmtree(out_dir)
+    staging.rename(out_dir)
+    return build | {"heldout": heldout}
+
+
+def _extend_context(
+    model_dir: Path, tokenizer: Any, texts: Sequence[str], settings: dict[str, Any]
+) -> dict[str, Any]:
+    """Go on pretraining the model in model_dir on `texts`; base_metrics.json records the phase."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    metrics = pretrain_causal_lm(
+        model, tokenizer, texts, PretrainSettings.from_config(settings), model_dir
+    )
+    base_metrics = read_json(model_dir / "base_metrics.json")
+    base_metrics |= {"long_context": metrics, "weights_sha256": weights_sha256(model_dir)}
+    write_json(model_dir / "base_metrics.json", base_metrics)
+    return metrics
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -889,15 +889,15 @@ def _build_from_config(
         if not pretrain_texts:
             raise ValueError("student has 'pretrain' settings but no pretraining texts were given")
         settings = PretrainSettings.from_config(student["pretrain"])
-        metrics["pretrain"] = _pretrain(model, tokenizer, pretrain_texts, settings, tmp)
+        metrics["pretrain"] = pretrain_causal_lm(model, tokenizer, pretrain_texts, settings, tmp)
     return metrics
 
 
-def _pretrain(
-    model: Any, tokenizer: Any, texts: Sequence[str], settings: PretrainSettings, tmp: Path
+def pretrain_causal_lm(
+    model: Any, tokenizer: Any, texts: Sequence[str], settings: PretrainSettings, out_dir: Path
 ) -> dict[str, Any]:
-    """Plain causal-LM pretraining from scratch: random windows of max_length tokens over the
-    texts joined into one stream (EOS between texts), AdamW with warmup and cosine decay.
+    """Plain causal-LM pretraining of `model`, saved to out_dir: random windows of max_length tokens
+    over the texts joined into one stream (EOS between texts), AdamW with warmup and cosine decay.
 
     A bare loop rather than TRL: SFT machinery (chat formatting, packing with per-example position
     ids, token statistics) costs 8x the step time of this loop on CPU, and pretraining needs none
@@ -930,8 +930,8 @@ def _pretrain(
         if step == 1 or step % max(1, settings.steps // 20) == 0 or step == settings.steps:
             rows.append({"step": step, "loss": loss.item()})
             print(f"pretrain step {step}: loss {loss.item():.4f}", flush=True)
-    # Overwrite the random weights; the tokenizer and generation config stay.
-    model.save_pretrained(str(tmp))
+    # Overwrite the earlier weights; the tokenizer and generation config stay.
+    model.save_pretrained(str(out_dir))
     return {
         "settings": dataclasses.asdict(settings),
         "texts": len(texts),

@@ -47,6 +47,32 @@ def test_every_layout_ends_in_the_right_answer_and_shows_each_step():
     assert any("units:" in s for s in solutions) and any("Check" in s for s in solutions)
 
 
+def test_a_long_layouts_summary_lists_every_step_in_order():
+    problems = make_problems(ArithmeticSpec(min_operations=3, max_operations=3), "train", 100, 2)
+    summaries = 0
+    for problem in problems:
+        solution = varied_solution(problem, random.Random(problem["id"]), long_form=0.5)
+        summary = re.search(r"(?:In short|All the work|Summary of the steps): (.*)\.", solution)
+        if summary is None:
+            continue
+        summaries += 1
+        value, expected = problem["start"], []
+        for op, operand in problem["steps"]:
+            result = apply(value, op, operand)
+            expected.append(f"{value} {op} {operand} = {result}")
+            value = result
+        assert summary.group(1) == "; ".join(expected)
+    assert 0 < summaries < len(problems), "some layouts summarize, others do not"
+
+
+def test_short_layouts_only_unless_asked_for_long_ones():
+    problems = make_problems(ArithmeticSpec(min_operations=3, max_operations=3), "train", 50, 3)
+    short = [varied_solution(p, random.Random(p["id"])) for p in problems]
+    long = [varied_solution(p, random.Random(p["id"]), long_form=1.0) for p in problems]
+    assert not any("Summary of the steps" in s or "In short" in s for s in short)
+    assert all(len(b) > len(a) for a, b in zip(short, long, strict=True))
+
+
 def test_the_layout_is_a_function_of_the_random_state():
     problem = make_problems(ArithmeticSpec(), "train", 1, seed=0)[0]
     assert varied_solution(problem, random.Random(4)) == varied_solution(problem, random.Random(4))

@@ -2,12 +2,14 @@ from pathlib import Path
 
 import yaml
 
+from compress_distill.io import read_json
 from compress_distill.models import build_char_tokenizer
 from compress_distill.student_base import (
     build_student_base,
     measure_student_base,
     pretraining_texts,
 )
+from compress_distill.training import weights_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,11 +32,24 @@ def test_the_recipe_builds_a_model_and_measures_it(tmp_path: Path) -> None:
     recipe = yaml.safe_load((ROOT / "configs/student-base.yaml").read_text())
     recipe["student"]["architecture"] = {"hidden_size": 32, "num_layers": 1, "num_heads": 2}
     recipe["student"]["pretrain"] = {"steps": 2, "batch_size": 2, "max_length": 64}
+    recipe["long_context"]["pretrain"] = {"steps": 2, "batch_size": 1, "max_length": 128}
     recipe["corpus"]["size"], recipe["heldout"]["size"] = 30, 4
     build = build_student_base(recipe, tmp_path / "base", ROOT)
     assert build["corpus_problems"] == 30 and build["heldout"]["n_problems"] == 4
     assert 0 <= build["heldout"]["accuracy"] <= 1
     for name in ("build.json", "heldout.json", "config.json", "model.safetensors"):
         assert (tmp_path / "base" / name).is_file()
+    assert build["pretrain_tokens"] == 2 * 2 * 64 + 2 * 1 * 128, "both phases"
+    base_metrics = read_json(tmp_path / "base" / "base_metrics.json")
+    assert base_metrics["long_context"]["steps"] == 2
+    assert (
+        base_metrics["weights_sha256"]
+        == build["weights_sha256"]
+        == weights_sha256(tmp_path / "base")
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["base"], "built beside, then renamed"
+    (tmp_path / "base" / "README.md").write_text("model card")
+    build_student_base(recipe, tmp_path / "base", ROOT)
+    assert (tmp_path / "base" / "README.md").read_text() == "model card", "kept across rebuilds"
     recipe["heldout"]["size"] = 2
     assert measure_student_base(recipe, tmp_path / "base", ROOT)["metrics"]["n_problems"] == 2
