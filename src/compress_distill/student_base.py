@@ -9,6 +9,7 @@ on held-out test-split problems through the same evaluation as the workflow's ru
 is an ordinary Hugging Face model folder (a student of kind `pretrained`) with base_metrics.json
 (loss curves of both phases), build.json (recipe, corpus, tokens, wall time, versions) and
 heldout.json (accuracy, example answers).
+
     python -m compress_distill.student_base configs/student-base.yaml data/students/tiny-arith
     python -m compress_distill.student_base --measure-only configs/student-base.yaml <folder>
 """
@@ -38,7 +39,9 @@ from compress_distill.training import (
     PretrainSettings,
     build_base_model,
     library_versions,
+    partial_dir,
     pretrain_causal_lm,
+    publish_dir,
     weights_sha256,
 )
 
@@ -97,7 +100,7 @@ def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str
     """
     started = time.perf_counter()
     basedir, out_dir = Path(basedir), Path(out_dir)
-    staging = out_dir.with_name(f".{out_dir.name}.building")
+    staging = partial_dir(out_dir)
     corpus = build_problemset("corpus", recipe["corpus"], basedir)
     prompt = (basedir / recipe["prompt"]).read_text(encoding="utf-8")
     long_context = recipe.get("long_context")
@@ -115,7 +118,6 @@ def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str
         "parameters": base["parameters"],
         "pretrain_tokens": sum(phase["tokens"] for phase in phases),
         "pretrain_final_loss": phases[-1]["final_loss"],
-        "long_context_final_loss": phases[1]["final_loss"] if long_context else None,
         "weights_sha256": weights_sha256(staging),
         "wall_time_s": time.perf_counter() - started,
         "torch_threads": torch.get_num_threads(),
@@ -123,12 +125,10 @@ def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str
     }
     write_json(staging / "build.json", build)
     heldout = measure_student_base(recipe, staging, basedir)["metrics"]
-    if out_dir.exists():
-        # The model card is written by hand; it outlives rebuilds.
-        if (out_dir / MODEL_CARD).is_file():
-            shutil.copy2(out_dir / MODEL_CARD, staging / MODEL_CARD)
-        shutil.rmtree(out_dir)
-    staging.rename(out_dir)
+    # The model card is written by hand; it outlives rebuilds.
+    if (out_dir / MODEL_CARD).is_file():
+        shutil.copy2(out_dir / MODEL_CARD, staging / MODEL_CARD)
+    publish_dir(staging, out_dir)
     return build | {"heldout": heldout}
 
 

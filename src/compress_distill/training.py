@@ -431,11 +431,12 @@ def _previous_attempts(log: AppendLog) -> tuple[int, float]:
     return len(last), sum(last.values())
 
 
-def _partial_dir(out_dir: Path) -> Path:
+def partial_dir(out_dir: Path) -> Path:
+    """Where an output folder is built before publish_dir renames it into place."""
     return out_dir.parent / f".{out_dir.name}.partial"
 
 
-def _publish(tmp: Path, out_dir: Path) -> None:
+def publish_dir(tmp: Path, out_dir: Path) -> None:
     """Rename the finished temporary folder to out_dir (replacing a stale one)."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -543,7 +544,7 @@ def train(
     )
     state.wait_for_everyone()
     resume = latest_checkpoint(checkpoint_dir)
-    tmp = _partial_dir(out_dir)
+    tmp = partial_dir(out_dir)
     if main:
         if resume is not None:
             print(f"resuming from {resume}", file=sys.stderr, flush=True)
@@ -633,7 +634,7 @@ def train(
             write_loss_csv(tmp / LOSS_FILE, rows)
         if metrics_path is None:
             write_json(tmp / METRICS_FILE, metrics)
-        _publish(tmp, out_dir)
+        publish_dir(tmp, out_dir)
         # Files outside out_dir after it, the metrics last: they say the run is complete.
         if loss_path is not None:
             write_loss_csv(loss_path, rows)
@@ -841,7 +842,7 @@ def build_base_model(
     from compress_distill.students import load_tokenizer
 
     out_dir = Path(out_dir)
-    tmp = _partial_dir(out_dir)
+    tmp = partial_dir(out_dir)
     if tmp.exists():
         shutil.rmtree(tmp)
     tokenizer = load_tokenizer(tokenizer_dir)
@@ -860,7 +861,7 @@ def build_base_model(
         "versions": library_versions(),
     }
     write_json(tmp / "base_metrics.json", metrics)
-    _publish(tmp, out_dir)
+    publish_dir(tmp, out_dir)
     return metrics
 
 
