@@ -41,6 +41,26 @@ def test_batched_equals_unbatched_greedy(engine: TransformersEngine) -> None:
         assert (c.finish_reason == "length") == (c.output_tokens == 24)
 
 
+@pytest.mark.parametrize(
+    "speed_args",
+    [{"attn_implementation": "eager"}, {"cache_implementation": "static"}],
+    ids=["eager-attention", "static-cache"],
+)
+def test_speed_settings_keep_greedy_outputs(
+    engine: TransformersEngine, tiny_model_dir: Path, speed_args: dict[str, str]
+) -> None:
+    other = make_engine("transformers", str(tiny_model_dir), {"batch_size": 4, **speed_args})
+    assert isinstance(other, TransformersEngine)
+    if "attn_implementation" in speed_args:
+        assert other._model.config._attn_implementation == speed_args["attn_implementation"]
+    try:
+        assert other.generate(requests(), SamplingSettings(max_tokens=24)) == engine.generate(
+            requests(), SamplingSettings(max_tokens=24)
+        )
+    finally:
+        other.close()
+
+
 def test_stop_strings_are_honoured(engine: TransformersEngine) -> None:
     free = engine.generate(requests(), SamplingSettings(max_tokens=24))
     # Stop on a piece that the free run produced, after its first characters.
