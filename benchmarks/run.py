@@ -1,6 +1,6 @@
 """Run the benchmarks and write RESULTS.md and results.json (`make bench`).
 
-    python -m benchmarks.run                      # all five, about 15-25 minutes on 2 cores
+    python -m benchmarks.run                      # all six, about 17-25 minutes on 2 cores
     python -m benchmarks.run --only engine,training
     python -m benchmarks.run --smoke --out /tmp/b # tiny sizes: checks the harness, not the speed
 
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import engine, training, verification, workflow
+from benchmarks import decoding, engine, training, verification, workflow
 from benchmarks.common import DEMO_CONFIG, machine_info, table
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +39,12 @@ def _ratios(workdir: Path, smoke: bool, results: dict[str, Any], metrics: Path |
     return workflow.ratios(Path(ran["result"]["metrics_csv"])) | {"source": source}
 
 
+def _demo(results: dict[str, Any]) -> Path | None:
+    """The folder of item 1's demo run, where item 6 finds trained students (None: not run)."""
+    ran = results.get("workflow", {})
+    return Path(ran["result"]["workdir"]) if ran.get("status") == "ok" else None
+
+
 # name -> (title, run, render), in the order they run and appear.
 BENCHMARKS: dict[str, tuple[str, Callable[..., Any], Callable[[Any], str]]] = {
     "workflow": ("1. Workflow overhead", workflow.run, workflow.render),
@@ -46,6 +52,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[..., Any], Callable[[Any], str]]] = {
     "verification": ("3. Verification throughput", verification.run, verification.render),
     "training": ("4. Training throughput", training.run, training.render),
     "ratios": ("5. The study's efficiency ratios on the demo", _ratios, workflow.render_ratios),
+    "decoding": ("6. Evaluation decoding (transformers on CPU)", decoding.run, decoding.render),
 }
 
 
@@ -62,6 +69,8 @@ def run_all(
         try:
             if name == "ratios":
                 result = function(folder, smoke, results, metrics)
+            elif name == "decoding":
+                result = function(folder, smoke=smoke, config_path=config, trained=_demo(results))
             else:
                 result = function(folder, smoke=smoke, config_path=config)
             results[name] = {"status": "ok", "result": result}

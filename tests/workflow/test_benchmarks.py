@@ -23,13 +23,14 @@ TITLES = (
     "## 3. Verification throughput",
     "## 4. Training throughput",
     "## 5. The study's efficiency ratios on the demo",
+    "## 6. Evaluation decoding (transformers on CPU)",
 )
 
 
 def test_smoke_run_writes_results(tmp_path, finished_tiny):
     metrics = finished_tiny.path("results/tables/metrics.csv")
     command = [sys.executable, "-m", "benchmarks.run", "--smoke", "--out", str(tmp_path)]
-    command += ["--only", "verification,training,ratios", "--metrics", str(metrics)]
+    command += ["--only", "verification,training,ratios,decoding", "--metrics", str(metrics)]
     command += ["--config", str(ROOT / "configs/tiny.yaml")]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -38,12 +39,15 @@ def test_smoke_run_writes_results(tmp_path, finished_tiny):
     assert report["smoke"] is True
     assert report["machine"]["cores_usable"] >= 1 and report["machine"]["commit"]
     runs = report["benchmarks"]
-    assert set(runs) == {"verification", "training", "ratios"}
+    assert set(runs) == {"verification", "training", "ratios", "decoding"}
     assert all(entry["status"] == "ok" for entry in runs.values())
     assert runs["verification"]["result"]["levels"][0]["workers"] == 1
     modes = {(r["mode"], r["packing"]) for r in runs["training"]["result"]["runs"]}
     assert modes == {("full", False), ("full", True), ("lora", False), ("lora", True)}
     assert "raw" in runs["ratios"]["result"]["variants"]
+    decoded = runs["decoding"]["result"]
+    assert len(decoded["totals"]) == 4 and decoded["same_outputs"] is True
+    assert all(t["tokens"] > 0 for t in decoded["totals"].values())
 
     text = (tmp_path / "RESULTS.md").read_text()
     positions = [text.index(title) for title in TITLES]
