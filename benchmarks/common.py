@@ -131,6 +131,19 @@ def local_model(student: dict[str, Any]) -> dict[str, Any]:
     return student
 
 
+def student_base(name: str, student: dict[str, Any], workdir: Path) -> Path:
+    """The student's base model, built from its config entry as the workflow builds it (a
+    from_config student without its brief pretraining; a pretrained one copied from its folder)."""
+    from compress_distill.students import save_student_tokenizer
+    from compress_distill.training import build_base_model
+
+    tokenizer_dir = workdir / name / "tokenizer"
+    save_student_tokenizer(student, tokenizer_dir)
+    base = workdir / name / "base"
+    build_base_model({k: v for k, v in student.items() if k != "pretrain"}, tokenizer_dir, base)
+    return base
+
+
 def num(value: Any, digits: int = 1) -> str:
     return format_number(value, digits)
 

@@ -1,7 +1,7 @@
 """Evaluation decoding: the transformers engine's attention and KV-cache settings on CPU.
 
 The raw-trace students of benchmark 1's demo run (the evaluation stage's work as it runs; without
-that run, the config's student base, or a tiny random Llama where it has none) answer the demo
+that run, the base of the config's first student, built as the workflow builds it) answer the demo
 benchmark's test problems through TransformersEngine, with the config's batch size and
 max_new_tokens, once per setting: SDPA or eager attention, each over a static (preallocated) or
 transformers' default dynamic KV cache. The order of the settings alternates between models, so a
@@ -16,10 +16,17 @@ from typing import Any
 
 from tqdm import tqdm
 
-from benchmarks.common import DEMO_CONFIG, ROOT, load_config, local_model, num, table
+from benchmarks.common import (
+    DEMO_CONFIG,
+    ROOT,
+    load_config,
+    local_model,
+    num,
+    student_base,
+    table,
+)
 from compress_distill.engines import Request, SamplingSettings, make_engine
 from compress_distill.evaluation import build_messages, resolve_model
-from compress_distill.models import build_char_tokenizer, build_tiny_llama
 from compress_distill.problemsets import build_problemset
 
 # (attention, cache): None is transformers' default dynamic cache.
@@ -32,7 +39,7 @@ def _label(attention: str, cache: str | None) -> str:
 
 def _models(config: dict[str, Any], workdir: Path, trained: Path | None) -> list[dict[str, Any]]:
     """What to decode with: the raw-trace students of the workflow run in `trained` (the demo's
-    evaluation as it runs), else the config's student base, else a tiny random Llama."""
+    evaluation as it runs), else the base of the config's first student."""
     if trained is not None:
         found = []
         for model_dir in sorted(trained.glob("results/runs/*/raw/*/*/*/model")):
@@ -47,12 +54,9 @@ def _models(config: dict[str, Any], workdir: Path, trained: Path | None) -> list
             )
         if found:
             return found
-    for student in config["students"].values():
-        model = local_model(student).get("model")
-        if model and Path(model).is_dir():
-            return [{"name": "student base, before fine-tuning", "model": model}]
-    model_dir = build_tiny_llama(workdir / "tiny_llama", build_char_tokenizer(), seed=0)
-    return [{"name": "tiny random Llama (no local student model)", "model": str(model_dir)}]
+    name, student = next(iter(config["students"].items()))
+    base = student_base(name, local_model(student), workdir)
+    return [{"name": f"{name} base, before fine-tuning", "model": str(base)}]
 
 
 def run(

@@ -23,10 +23,11 @@ from benchmarks.common import (
     load_config,
     local_model,
     num,
+    student_base,
     table,
 )
 from compress_distill.io import write_jsonl
-from compress_distill.training import MODES, TrainSettings, build_base_model, train
+from compress_distill.training import MODES, TrainSettings, train
 from compress_distill.training_sets import make_example
 
 
@@ -42,16 +43,6 @@ def _dataset(config: dict[str, Any], examples: int, workdir: Path) -> Path:
     return path
 
 
-def _base_model(name: str, student: dict[str, Any], workdir: Path) -> Path:
-    from compress_distill.students import save_student_tokenizer
-
-    tokenizer_dir = workdir / name / "tokenizer"
-    save_student_tokenizer(student, tokenizer_dir)
-    base = workdir / name / "base"
-    build_base_model({k: v for k, v in student.items() if k != "pretrain"}, tokenizer_dir, base)
-    return base
-
-
 def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
     config = load_config(config_path)
     # One epoch over the same examples in every setting: the same tokens, padded or packed.
@@ -62,7 +53,7 @@ def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> 
     results = []
     for name, entry in config["students"].items():
         student = local_model(entry)
-        base = _base_model(name, student, workdir)
+        base = student_base(name, student, workdir)
         settings_grid = list(itertools.product(MODES, (False, True)))
         for mode, packing in tqdm(settings_grid, desc=f"training {name}"):
             settings = student["training"] | student[mode] | {"epochs": 1.0, "max_steps": None}
