@@ -1,9 +1,10 @@
-"""Training throughput of the demo students: with and without packing, full and LoRA.
+"""Training throughput of the demo students: padded batches in random order, padded batches
+grouped by length, and packed rows; full and LoRA.
 
 Each student (config.yaml `students`) is built from its config entry as the workflow builds it (a
 from_config student without its brief pretraining, which does not change the speed; a pretrained
 one copied from its folder) and fine-tuned with the project's `train()` on raw demo traces,
-for one epoch over the same examples, in the four settings. tokens/s counts real (non-padding)
+for one epoch over the same examples, in the six settings. tokens/s counts real (non-padding)
 tokens over the trainer's runtime; the padding fraction is the share of padding in the batches.
 """
 
@@ -43,10 +44,19 @@ def _dataset(config: dict[str, Any], examples: int, workdir: Path) -> Path:
     return path
 
 
+# How examples become batches: the training settings each batching sets.
+BATCHINGS = {
+    "padded": {"packing": False, "group_by_length": False},
+    "grouped": {"packing": False, "group_by_length": True},
+    "packed": {"packing": True, "group_by_length": False},
+}
+
+
 def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
     config = load_config(config_path)
     # One epoch over the same examples in every setting: the same tokens, padded or packed.
-    examples = 8 if smoke else 48
+    # 96 raw traces in batches of 4 make length groups of 6 batches (the demo's 400: 25).
+    examples = 8 if smoke else 96
     # Smoke runs only check the harness: short rows, small batches.
     shrink = {"max_length": 128, "per_device_batch_size": 2} if smoke else {}
     dataset = _dataset(config, examples, workdir)
@@ -54,11 +64,11 @@ def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> 
     for name, entry in config["students"].items():
         student = local_model(entry)
         base = student_base(name, student, workdir)
-        settings_grid = list(itertools.product(MODES, (False, True)))
-        for mode, packing in tqdm(settings_grid, desc=f"training {name}"):
+        settings_grid = list(itertools.product(MODES, BATCHINGS))
+        for mode, batching in tqdm(settings_grid, desc=f"training {name}"):
             settings = student["training"] | student[mode] | {"epochs": 1.0, "max_steps": None}
-            settings |= shrink | {"packing": packing, "save_steps": 10_000}
-            tag = f"{name}-{mode}-{'packed' if packing else 'padded'}"
+            settings |= shrink | BATCHINGS[batching] | {"save_steps": 10_000}
+            tag = f"{name}-{mode}-{batching}"
             metrics = train(
                 dataset,
                 base,
@@ -73,7 +83,7 @@ def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> 
                 {
                     "student": name,
                     "mode": mode,
-                    "packing": packing,
+                    "batching": batching,
                     "steps": metrics["steps"],
                     "train_tokens": metrics["train_tokens"],
                     "padded_tokens": metrics["train_padded_tokens"],
@@ -105,11 +115,13 @@ def render(result: dict[str, Any]) -> str:
             [
                 r["student"],
                 r["mode"],
-                "packed" if r["packing"] else "padded",
+                r["batching"],
                 str(r["steps"]),
                 f"{r['trainable_parameters']:,} / {r['parameters']:,}",
                 f"{r['train_tokens']:,}",
-                num(100 * r["padding_fraction"]) + " %" if not r["packing"] else "0 (packed)",
+                "0 (packed)"
+                if r["batching"] == "packed"
+                else num(100 * r["padding_fraction"]) + " %",
                 num(r["train_runtime_s"], 2),
                 num(r["tokens_per_second"], 0),
             ]
@@ -130,19 +142,19 @@ def render(result: dict[str, Any]) -> str:
         rows,
     )
     speed = {
-        (r["student"], r["mode"], r["packing"]): r["tokens_per_second"] for r in result["runs"]
+        (r["student"], r["mode"], r["batching"]): r["tokens_per_second"] for r in result["runs"]
     }
     notes = []
     for student, mode, _ in speed:
-        packed, padded = speed.get((student, mode, True)), speed.get((student, mode, False))
-        line = f"{student} {mode}: packing {num(packed / padded, 2)}x the tokens/s of padding"
-        if mode == "lora" and (student, "full", True) in speed:
-            padded_ratio = speed[(student, "lora", False)] / speed[(student, "full", False)]
-            packed_ratio = speed[(student, "lora", True)] / speed[(student, "full", True)]
-            line += (
-                f"; LoRA {num(padded_ratio, 2)}x the tokens/s of full fine-tuning padded, "
-                f"{num(packed_ratio, 2)}x packed"
-            )
+        padded = speed[(student, mode, "padded")]
+        line = f"{student} {mode}: " + ", ".join(
+            f"{batching} {num(speed[(student, mode, batching)] / padded, 2)}x"
+            for batching in ("grouped", "packed")
+        )
+        line += " the tokens/s of padded batches in random order"
+        if mode == "lora" and (student, "full", "padded") in speed:
+            ratio = padded / speed[(student, "full", "padded")]
+            line += f"; LoRA {num(ratio, 2)}x the tokens/s of full fine-tuning (padded)"
         if line not in notes:
             notes.append(line)
     text += "\n" + "\n".join(f"- {line}" for line in notes) + "\n"
@@ -150,6 +162,7 @@ def render(result: dict[str, Any]) -> str:
         "\ntokens/s: real (non-padding) tokens over the trainer's runtime, on "
         f"{result['runs'][0]['torch_threads']} torch threads. With packing, examples are laid "
         "end to end in rows of max_length tokens (position ids restart per example), so no "
-        f"padding is computed. GPU MFU: {result['gpu_mfu']}.\n"
+        "padding is computed; grouped batches (`group_by_length`) take each group of batches in "
+        f"order of length. GPU MFU: {result['gpu_mfu']}.\n"
     )
     return text

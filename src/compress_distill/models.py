@@ -1,4 +1,5 @@
-"""Tiny local models: a character-level tokenizer and a randomly initialised Llama.
+"""Tiny local models: tokenizers built here (character-level, or byte-level BPE trained on local
+text) and a randomly initialised Llama.
 
 No model hub is needed: tests and the demo's students are built from scratch here, saved as ordinary
 Hugging Face folders (safetensors + tokenizer + generation config) that transformers and vLLM load.
@@ -7,7 +8,9 @@ Hugging Face folders (safetensors + tokenizer + generation config) that transfor
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from transformers import PreTrainedTokenizerFast
 
@@ -53,7 +56,49 @@ def build_char_tokenizer(
     core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=UNK, fuse_unk=False))
     core.add_special_tokens(list(SPECIAL_TOKENS))
     core.decoder = decoders.Fuse()
+    return _chat_tokenizer(core, out_dir)
 
+
+# GPT-2's pre-tokenizer pattern with one change: a number splits into single digits (each with its
+# leading space), as the LLaMA and Qwen tokenizers split numbers, so every digit of a column sum is
+# a token of its own and no merge can fuse "12" into one opaque symbol.
+BPE_SPLIT_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+
+
+def build_bpe_tokenizer(
+    texts: Iterable[str], vocab_size: int, out_dir: str | Path | None = None
+) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer trained on `texts`: any string encodes (no <unk>), frequent
+    words become single tokens, digits stay single. Same special tokens (ids 0..6) and chat
+    template as build_char_tokenizer. Deterministic for the same texts and vocab_size."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    if vocab_size <= len(SPECIAL_TOKENS) + 256:
+        raise ValueError(
+            f"tokenizer vocab_size must exceed {len(SPECIAL_TOKENS) + 256} "
+            f"(special tokens and the 256 bytes), got {vocab_size}"
+        )
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(BPE_SPLIT_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    core.train_from_iterator(texts, trainer)
+    return _chat_tokenizer(core, out_dir)
+
+
+def _chat_tokenizer(core: Any, out_dir: str | Path | None) -> PreTrainedTokenizerFast:
+    """The transformers tokenizer around a `tokenizers` core: special tokens, chat template,
+    left padding; saved with save_pretrained when `out_dir` is given."""
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=core,
         pad_token=PAD,

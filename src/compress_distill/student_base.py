@@ -32,8 +32,9 @@ from compress_distill.evaluation import evaluate
 from compress_distill.generation import build_messages
 from compress_distill.io import read_json, write_json
 from compress_distill.metrics import run_metrics
-from compress_distill.models import build_char_tokenizer
+from compress_distill.models import build_bpe_tokenizer, build_char_tokenizer
 from compress_distill.problemsets import build_problemset
+from compress_distill.students import pretrain_texts as student_pretrain_texts
 from compress_distill.tasks.solutions import varied_solution
 from compress_distill.training import (
     PretrainSettings,
@@ -48,27 +49,47 @@ from compress_distill.training import (
 MODEL_CARD = "README.md"
 
 
+def worked_solutions(problems: Sequence[dict[str, Any]], long_form: float = 0.0) -> list[str]:
+    """A worked solution per problem, its layout drawn per problem (tasks.solutions, long with
+    chance `long_form`), so the same problem always reads the same."""
+    return [
+        varied_solution(problem, random.Random(f"layout:{problem['id']}"), long_form)
+        for problem in problems
+    ]
+
+
 def pretraining_texts(
     problems: Sequence[dict[str, Any]], tokenizer: Any, prompt_template: str, long_form: float = 0.0
 ) -> list[str]:
-    """Each problem as one chat: the student prompt, then a worked solution as the answer, its
-    layout drawn per problem (tasks.solutions, long with chance `long_form`), so the same problem
-    always reads the same."""
+    """Each problem as one chat: the student prompt, then its worked solution as the answer."""
     return [
         tokenizer.apply_chat_template(
             [
                 *build_messages(problem["question"], prompt_template),
-                {
-                    "role": "assistant",
-                    "content": varied_solution(
-                        problem, random.Random(f"layout:{problem['id']}"), long_form
-                    ),
-                },
+                {"role": "assistant", "content": solution},
             ],
             tokenize=False,
         )
-        for problem in problems
+        for problem, solution in zip(problems, worked_solutions(problems, long_form), strict=True)
     ]
+
+
+def build_tokenizer(
+    recipe: dict[str, Any], corpus: Sequence[dict[str, Any]], basedir: Path, out_dir: str | Path
+) -> Any:
+    """The base's tokenizer, saved to out_dir: byte-level BPE when the recipe has `tokenizer`,
+    trained on the corpus's questions and solutions (both phases' layouts) plus `extra_text`
+    (question and answer of each record, GSM8K's fields), else character-level."""
+    settings = recipe.get("tokenizer")
+    if not settings:
+        return build_char_tokenizer(out_dir=out_dir)
+    long_form = (recipe.get("long_context") or {}).get("long_form", 0.0)
+    texts = [problem["question"] for problem in corpus] + worked_solutions(corpus)
+    if long_form:
+        texts += worked_solutions(corpus, long_form)
+    if settings.get("extra_text"):
+        texts += student_pretrain_texts(basedir / settings["extra_text"])
+    return build_bpe_tokenizer(texts, settings["vocab_size"], out_dir)
 
 
 def measure_student_base(
@@ -105,7 +126,7 @@ def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str
     prompt = (basedir / recipe["prompt"]).read_text(encoding="utf-8")
     long_context = recipe.get("long_context")
     with tempfile.TemporaryDirectory() as tokenizer_dir:
-        tokenizer = build_char_tokenizer(out_dir=tokenizer_dir)
+        tokenizer = build_tokenizer(recipe, corpus, basedir, tokenizer_dir)
         texts = pretraining_texts(corpus, tokenizer, prompt)
         base = build_base_model(recipe["student"], tokenizer_dir, staging, texts)
         phases = [base["pretrain"]]

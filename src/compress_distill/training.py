@@ -75,6 +75,9 @@ class TrainSettings:
     # Longer examples are cut (train_metrics.json counts them); with packing, the packed row length.
     max_length: int = 2048
     packing: bool = False
+    # Batches of examples of similar length (transformers' LengthGroupedSampler: a shuffled order
+    # cut into groups of up to 50 batches, each sorted by length), so less compute goes to padding.
+    group_by_length: bool = False
     warmup_ratio: float = 0.03
     weight_decay: float = 0.0
     lr_scheduler: str = "cosine"
@@ -331,6 +334,7 @@ def _sft_config(
         packing=settings.packing,
         # bfd keeps examples whole and apart (padding-free: position ids restart per example).
         packing_strategy="bfd",
+        train_sampling_strategy="group_by_length" if settings.group_by_length else "random",
         completion_only_loss=completion_only_loss,
         warmup_steps=settings.warmup_ratio,  # a float < 1 is a ratio of the total steps
         weight_decay=settings.weight_decay,

@@ -71,3 +71,46 @@ def test_tiny_llama_saves_reloads_and_is_deterministic(
 def test_empty_alphabet_still_builds() -> None:
     tok = build_char_tokenizer("")
     assert tok("x", add_special_tokens=False)["input_ids"] == [tok.unk_token_id]
+
+
+def _bpe_corpus() -> list[str]:
+    words = ["the", "apples", "left", "after", "she", "gives", "some", "more", "and"]
+    return [
+        f"{' '.join(words[i % 4 : i % 4 + 5])} {i} + {i % 7} = {i + i % 7}." for i in range(300)
+    ]
+
+
+def test_bpe_tokenizer_merges_words_keeps_digits_single_and_round_trips(tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from compress_distill.models import SPECIAL_TOKENS, build_bpe_tokenizer
+
+    build_bpe_tokenizer(_bpe_corpus(), 400, tmp_path)
+    tok = AutoTokenizer.from_pretrained(tmp_path)
+    assert tok.convert_ids_to_tokens(list(range(len(SPECIAL_TOKENS)))) == list(SPECIAL_TOKENS)
+    text = "the apples left: 128 + 7 = 135.\n\n\\boxed{135} × ÷\tdone"
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids) == text, "byte-level: any text round-trips"
+    assert tok.unk_token_id not in ids
+    assert len(ids) < len(text), "frequent words are merged"
+    assert len(tok(" apples", add_special_tokens=False)["input_ids"]) == 1
+    digits = [t for t in tok.convert_ids_to_tokens(ids) if any(c.isdigit() for c in t)]
+    assert len(digits) == 10 and all(len(t.lstrip("Ġ")) == 1 for t in digits), digits
+    prompt = tok.apply_chat_template(
+        [{"role": "user", "content": "2+2?"}], tokenize=False, add_generation_prompt=True
+    )
+    assert prompt == "<s><|user|>2+2?</s><|assistant|>"
+    assert tok(prompt, add_special_tokens=False)["input_ids"][-1] == SPECIAL_TOKENS.index(
+        "<|assistant|>"
+    )
+
+
+def test_bpe_tokenizer_is_deterministic_and_checks_its_size() -> None:
+    import pytest
+
+    from compress_distill.models import build_bpe_tokenizer
+
+    first, second = (build_bpe_tokenizer(_bpe_corpus(), 400) for _ in range(2))
+    assert first.get_vocab() == second.get_vocab()
+    with pytest.raises(ValueError, match="vocab_size must exceed 263"):
+        build_bpe_tokenizer(_bpe_corpus(), 100)

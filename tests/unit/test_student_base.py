@@ -9,6 +9,7 @@ from compress_distill.student_base import (
     measure_student_base,
     pretraining_texts,
 )
+from compress_distill.students import load_tokenizer
 from compress_distill.training import weights_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,9 @@ def test_the_recipe_builds_a_model_and_measures_it(tmp_path: Path) -> None:
         == weights_sha256(tmp_path / "base")
     )
     assert [p.name for p in tmp_path.iterdir()] == ["base"], "built beside, then renamed"
+    tokenizer = load_tokenizer(tmp_path / "base")
+    assert len(tokenizer) == recipe["tokenizer"]["vocab_size"], "BPE trained to the recipe's size"
+    assert len(tokenizer(" the", add_special_tokens=False)["input_ids"]) == 1, "words are merged"
     (tmp_path / "base" / "README.md").write_text("model card")
     build_student_base(recipe, tmp_path / "base", ROOT)
     assert (tmp_path / "base" / "README.md").read_text() == "model card", "kept across rebuilds"

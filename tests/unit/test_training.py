@@ -147,6 +147,36 @@ def test_packing_keeps_examples_apart(dataset: Path, tiny_model_dir: Path, tmp_p
         assert not torch.allclose(plain[:, start:end], alone, atol=1e-3)
 
 
+def test_grouped_batches_pad_less_and_cover_every_example(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "mixed.jsonl"
+    examples = [ex for i in range(16) for ex in _examples(1, seed=i, steps=1 + (i * 7) % 6)]
+    for i, example in enumerate(examples):
+        example["id"] = f"ex-{i}"
+    write_jsonl(path, examples)
+
+    def padding_and_ids(group_by_length: bool) -> tuple[int, list[tuple[int, ...]]]:
+        settings = TrainSettings(per_device_batch_size=2, group_by_length=group_by_length)
+        trainer = make_trainer(
+            path, tiny_model_dir, tmp_path / str(group_by_length), "full", settings
+        )
+        padding, seen = 0, []
+        for batch in trainer.get_train_dataloader():
+            mask = batch["attention_mask"]
+            padding += int((mask == 0).sum())
+            seen += [
+                tuple(ids[m.bool()].tolist())
+                for ids, m in zip(batch["input_ids"], mask, strict=True)
+            ]
+        return padding, sorted(seen)
+
+    random_padding, random_seen = padding_and_ids(False)
+    grouped_padding, grouped_seen = padding_and_ids(True)
+    assert grouped_seen == random_seen, "the same examples, once each"
+    assert grouped_padding < random_padding
+
+
 def test_lora_adapter_reloads_on_its_base(
     dataset: Path, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
