@@ -75,11 +75,14 @@ def pretraining_texts(
 
 
 def build_tokenizer(
-    recipe: dict[str, Any], corpus: Sequence[dict[str, Any]], basedir: Path, out_dir: str | Path
+    recipe: dict[str, Any],
+    corpus: Sequence[dict[str, Any]],
+    general_texts: Sequence[str],
+    out_dir: str | Path,
 ) -> Any:
     """The base's tokenizer, saved to out_dir: byte-level BPE when the recipe has `tokenizer`,
-    trained on the corpus's questions and solutions (both phases' layouts) plus `extra_text`
-    (question and answer of each record, GSM8K's fields), else character-level."""
+    trained on what the base is pretrained on (the corpus's questions and solutions in both
+    phases' layouts, and the general text), else character-level."""
     settings = recipe.get("tokenizer")
     if not settings:
         return build_char_tokenizer(out_dir=out_dir)
@@ -87,9 +90,7 @@ def build_tokenizer(
     texts = [problem["question"] for problem in corpus] + worked_solutions(corpus)
     if long_form:
         texts += worked_solutions(corpus, long_form)
-    if settings.get("extra_text"):
-        texts += student_pretrain_texts(basedir / settings["extra_text"])
-    return build_bpe_tokenizer(texts, settings["vocab_size"], out_dir)
+    return build_bpe_tokenizer([*texts, *general_texts], settings["vocab_size"], out_dir)
 
 
 def measure_student_base(
@@ -117,7 +118,8 @@ def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str
 
     Short layouts first, in the student's `pretrain` windows; then, if the recipe has
     `long_context`, its longer windows over the same problems with a share of long layouts. The
-    model is built beside out_dir and replaces it only when measured.
+    recipe's `general_text` (GSM8K-style records) is mixed into both phases. The model is built
+    beside out_dir and replaces it only when measured.
     """
     started = time.perf_counter()
     basedir, out_dir = Path(basedir), Path(out_dir)
@@ -125,17 +127,25 @@ def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str
     corpus = build_problemset("corpus", recipe["corpus"], basedir)
     prompt = (basedir / recipe["prompt"]).read_text(encoding="utf-8")
     long_context = recipe.get("long_context")
+    # Mixed into both phases, so that the tokens of ordinary English, which the teachers' traces
+    # are full of and the corpus's few layouts never use, are trained before fine-tuning.
+    general = (
+        student_pretrain_texts(basedir / recipe["general_text"]) if "general_text" in recipe else []
+    )
     with tempfile.TemporaryDirectory() as tokenizer_dir:
-        tokenizer = build_tokenizer(recipe, corpus, basedir, tokenizer_dir)
-        texts = pretraining_texts(corpus, tokenizer, prompt)
+        tokenizer = build_tokenizer(recipe, corpus, general, tokenizer_dir)
+        texts = pretraining_texts(corpus, tokenizer, prompt) + general
         base = build_base_model(recipe["student"], tokenizer_dir, staging, texts)
         phases = [base["pretrain"]]
         if long_context:
             texts = pretraining_texts(corpus, tokenizer, prompt, long_context["long_form"])
-            phases.append(_extend_context(staging, tokenizer, texts, long_context["pretrain"]))
+            phases.append(
+                _extend_context(staging, tokenizer, texts + general, long_context["pretrain"])
+            )
     build = {
         "recipe": recipe,
         "corpus_problems": len(corpus),
+        "general_texts": len(general),
         "parameters": base["parameters"],
         "pretrain_tokens": sum(phase["tokens"] for phase in phases),
         "pretrain_final_loss": phases[-1]["final_loss"],

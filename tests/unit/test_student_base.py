@@ -35,8 +35,10 @@ def test_the_recipe_builds_a_model_and_measures_it(tmp_path: Path) -> None:
     recipe["student"]["pretrain"] = {"steps": 2, "batch_size": 2, "max_length": 64}
     recipe["long_context"]["pretrain"] = {"steps": 2, "batch_size": 1, "max_length": 128}
     recipe["corpus"]["size"], recipe["heldout"]["size"] = 30, 4
+    recipe["general_text"] = "data/gsm8k/train-500.jsonl"
     build = build_student_base(recipe, tmp_path / "base", ROOT)
     assert build["corpus_problems"] == 30 and build["heldout"]["n_problems"] == 4
+    assert build["general_texts"] == 500
     assert 0 <= build["heldout"]["accuracy"] <= 1
     for name in ("build.json", "heldout.json", "config.json", "model.safetensors"):
         assert (tmp_path / "base" / name).is_file()
