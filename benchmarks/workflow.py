@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from benchmarks.common import DEMO_CONFIG, ROOT, cores, num, table
+from compress_distill.grid import RUN_KEYS
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 PAPER_CONFIG = ROOT / "configs" / "paper.yaml"
@@ -185,8 +186,8 @@ def _float(value: str | None) -> float | None:
 
 
 def ratios(metrics_csv: Path) -> dict[str, Any]:
-    """Per variant, the range over teachers, students, modes and regimes of each ratio against
-    raw, with the wall times and output tokens they come from."""
+    """Per variant, the range over teachers, students, modes, regimes and benchmarks of each ratio
+    against raw, with the wall times and output tokens they come from."""
     with metrics_csv.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     keys = (*PAPER, "wall_time_all_attempts_s", "train_tokens", "mean_output_tokens")
@@ -201,7 +202,8 @@ def ratios(metrics_csv: Path) -> dict[str, Any]:
         variant: {key: {"min": min(v), "max": max(v), "n": len(v)} for key, v in values.items()}
         for variant, values in by_variant.items()
     }
-    return {"metrics_csv": str(metrics_csv), "runs": len(rows), "variants": summary}
+    runs = len({tuple(row[key] for key in RUN_KEYS) for row in rows})
+    return {"metrics_csv": str(metrics_csv), "runs": runs, "variants": summary}
 
 
 def _span(entry: dict[str, Any] | None, digits: int = 2, scale: float = 1.0) -> str:
@@ -256,10 +258,9 @@ def render_ratios(result: dict[str, Any]) -> str:
     )
     text += (
         f"\nRead from results/tables/metrics.csv of {result.get('source', 'a workflow run')} "
-        "(ranges over teachers, students, modes and regimes). Speedup: raw training wall time "
-        "(all attempts) over the variant's; outputs shorter: raw mean output tokens over the "
-        "variant's. Where students hit the "
-        "evaluation's max_new_tokens (last column), output lengths measure the limit, not the "
-        "variant.\n"
+        "(ranges over teachers, students, modes, regimes and benchmarks). Speedup: raw training "
+        "wall time (all attempts) over the variant's; outputs shorter: raw mean output tokens "
+        "over the variant's. Where students hit the evaluation's max_new_tokens (last column), "
+        "output lengths measure the limit, not the variant.\n"
     )
     return text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -270,6 +271,23 @@ def _panels(n: int, row_height: float) -> tuple[Figure, Any]:
     return fig, axes
 
 
+def _by_benchmark(items: Sequence[Mapping[str, Any]]) -> list[tuple[str | None, list[Any]]]:
+    """Items (rows or truncation pairs) grouped by benchmark in name order, a panel each where
+    there are several: a ratio to raw on an easy benchmark and one on a hard benchmark are
+    different quantities. One untitled group otherwise."""
+    names = sorted({item["benchmark"] for item in items})
+    if len(names) < 2:
+        return [(None, list(items))]
+    return [(name, [item for item in items if item["benchmark"] == name]) for name in names]
+
+
+def _xlabels(axes: Any, label: str) -> None:
+    """The same x label under every panel, in two lines where panels stand side by side."""
+    text = textwrap.fill(label, width=24) if axes.shape[1] > 1 else label
+    for ax in axes.flat:
+        ax.set_xlabel(text)
+
+
 def _geomean(values: Iterable[float]) -> float:
     """The mean of ratios: geometric, so 2x and 0.5x average to 1x."""
     return math.exp(statistics.fmean(math.log(v) for v in values))
@@ -408,38 +426,54 @@ def plot_compression_vs_truncation(
     rows: Sequence[Mapping[str, Any]], stem: str | Path
 ) -> list[Path]:
     """(d) Each compressor's accuracy against its length-matched truncated twin's, one point per
-    setting: above the diagonal, compression beats truncation."""
+    setting, a panel per benchmark: above the diagonal, compression beats truncation."""
     title = "Compression against truncation"
     # The difference is None exactly when either accuracy is missing.
     pairs = [p for p in truncation_pairs(rows) if p["accuracy_difference"] is not None]
     with _style():
         if not pairs:
             return _no_data(stem, title)
-        fig = Figure(figsize=(COLUMN_WIDTH, 3.0), layout="constrained")
-        ax = fig.add_subplot()
+        groups = _by_benchmark(pairs)
+        # Square panels: a lone one a column wide, side-by-side ones half as wide and as tall.
+        fig, axes = _panels(len(groups), row_height=2.4 if len(groups) == 1 else 1.9)
         markers = mode_markers(p["mode"] for p in pairs)
-        for pair in pairs:
-            x, y = 100 * pair["truncated"]["accuracy"], 100 * pair["compressed"]["accuracy"]
-            _scatter(ax, x, y, pair["compressor"], pair["mode"], markers)
         values = [100 * p[side]["accuracy"] for p in pairs for side in ("compressed", "truncated")]
         pad = max(2.0, 0.05 * (max(values) - min(values)))
         low, high = max(0.0, min(values) - pad), min(100.0, max(values) + pad)
-        ax.plot([low, high], [low, high], color="0.3", lw=0.6, ls="--", zorder=1)
-        ax.set_xlim(low, high)
-        ax.set_ylim(low, high)
-        ax.set_aspect("equal")
-        ax.text(0.04, 0.96, "compression better", transform=ax.transAxes, va="top", color="0.4")
-        ax.text(0.96, 0.04, "truncation better", transform=ax.transAxes, ha="right", color="0.4")
-        ax.set_xlabel("Accuracy, truncated to same length (%)")
-        ax.set_ylabel("Accuracy, compressed (%)")
+        for ax, (benchmark, group) in zip(axes.flat, groups, strict=False):
+            for pair in group:
+                x, y = 100 * pair["truncated"]["accuracy"], 100 * pair["compressed"]["accuracy"]
+                _scatter(ax, x, y, pair["compressor"], pair["mode"], markers)
+            ax.plot([low, high], [low, high], color="0.3", lw=0.6, ls="--", zorder=1)
+            ax.set_xlim(low, high)
+            ax.set_ylim(low, high)
+            ax.set_aspect("equal")
+            for x, y, text, align in (
+                (0.04, 0.96, "compression better", "left"),
+                (0.96, 0.04, "truncation better", "right"),
+            ):
+                ax.text(
+                    x,
+                    y,
+                    text,
+                    transform=ax.transAxes,
+                    ha=align,
+                    va="center",
+                    fontsize=6,
+                    color="0.4",
+                )
+            if benchmark:
+                ax.set_title(benchmark)
+        _xlabels(axes, "Accuracy, truncated to same length (%)")
+        axes[0, 0].set_ylabel("Accuracy, compressed (%)")
         compressors = {p["compressor"] for p in pairs}
         _legend(fig, _variant_handles(compressors), _mode_handles(markers))
         return _save(fig, stem)
 
 
 def plot_retention_vs_efficiency(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path]:
-    """(e) Accuracy retention against per-token efficiency gain (log), one point per non-raw run
-    and benchmark; dashed lines mark raw (1 on both axes)."""
+    """(e) Accuracy retention against per-token efficiency gain (log), one point per non-raw run,
+    a panel per benchmark; dashed lines mark raw (1 on both axes)."""
     title = "Retention against per-token efficiency"
     points = [
         r
@@ -451,18 +485,21 @@ def plot_retention_vs_efficiency(rows: Sequence[Mapping[str, Any]], stem: str | 
     with _style():
         if not points:
             return _no_data(stem, title)
-        fig = Figure(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
-        ax = fig.add_subplot()
+        groups = _by_benchmark(points)
+        fig, axes = _panels(len(groups), row_height=2.0)
         markers = mode_markers(r["mode"] for r in points)
-        for row in points:
-            x, y = row["per_token_efficiency_gain"], row["accuracy_retention"]
-            _scatter(ax, x, y, row["variant"], row["mode"], markers)
-        ax.axhline(1, color="0.3", lw=0.6, ls="--", zorder=1)
-        ax.axvline(1, color="0.3", lw=0.6, ls="--", zorder=1)
-        ax.set_xscale("log")
-        _plain_log(ax.xaxis, subs=(1.0, 2.0, 5.0))
-        ax.set_xlabel("Per-token efficiency gain over raw (×)")
-        ax.set_ylabel("Accuracy retention (× raw)")
+        for ax, (benchmark, group) in zip(axes.flat, groups, strict=False):
+            for row in group:
+                x, y = row["per_token_efficiency_gain"], row["accuracy_retention"]
+                _scatter(ax, x, y, row["variant"], row["mode"], markers)
+            ax.axhline(1, color="0.3", lw=0.6, ls="--", zorder=1)
+            ax.axvline(1, color="0.3", lw=0.6, ls="--", zorder=1)
+            ax.set_xscale("log")
+            _plain_log(ax.xaxis, subs=(1.0, 2.0, 5.0))
+            if benchmark:
+                ax.set_title(benchmark)
+        _xlabels(axes, "Per-token efficiency gain over raw (×)")
+        axes[0, 0].set_ylabel("Accuracy retention (× raw)")
         _legend(fig, _variant_handles({r["variant"] for r in points}), _mode_handles(markers))
         return _save(fig, stem)
 

@@ -5,7 +5,10 @@ import pytest
 from compress_distill.plots import (
     ANSWER_ONLY_COLOR,
     RAW_COLOR,
+    _by_benchmark,
     plot_compression_ratios,
+    plot_compression_vs_truncation,
+    plot_retention_vs_efficiency,
     variant_colors,
     write_figures,
 )
@@ -76,3 +79,16 @@ def test_variant_colours_are_stable_across_subsets():
     # Each compressor its own hue; a truncated twin a different (lighter) shade of it.
     assert len({second["zeta"], second["llm_a"], second["alpha"]}) == 3
     assert second["truncated-zeta"] != second["zeta"]
+
+
+def test_ratio_figures_take_a_panel_per_benchmark(tmp_path):
+    rows = study_rows(benchmarks=("b", "a"), modes=("full", "lora"))
+    groups = _by_benchmark(rows)
+    assert [name for name, _ in groups] == ["a", "b"]
+    assert [{row["benchmark"] for row in group} for _, group in groups] == [{"a"}, {"b"}]
+    single = study_rows()
+    assert _by_benchmark(single) == [(None, single)]
+    # Two panels side by side still fit one column.
+    for plot in (plot_retention_vs_efficiency, plot_compression_vs_truncation):
+        _, png = plot(rows, tmp_path / plot.__name__)
+        assert png_size(png)[0] == round(3.3 * 300)
