@@ -448,24 +448,14 @@ def plot_compression_vs_truncation(
             ax.set_xlim(low, high)
             ax.set_ylim(low, high)
             ax.set_aspect("equal")
-            for x, y, text, align in (
-                (0.04, 0.96, "compression better", "left"),
-                (0.96, 0.04, "truncation better", "right"),
-            ):
-                ax.text(
-                    x,
-                    y,
-                    text,
-                    transform=ax.transAxes,
-                    ha=align,
-                    va="center",
-                    fontsize=6,
-                    color="0.4",
-                )
+            note = {"transform": ax.transAxes, "fontsize": 6, "color": "0.4"}
+            ax.text(0.04, 0.96, "compression better", va="top", **note)
+            ax.text(0.96, 0.04, "truncation better", ha="right", **note)
             if benchmark:
                 ax.set_title(benchmark)
         _xlabels(axes, "Accuracy, truncated to same length (%)")
-        axes[0, 0].set_ylabel("Accuracy, compressed (%)")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("Accuracy, compressed (%)")
         compressors = {p["compressor"] for p in pairs}
         _legend(fig, _variant_handles(compressors), _mode_handles(markers))
         return _save(fig, stem)
@@ -499,7 +489,8 @@ def plot_retention_vs_efficiency(rows: Sequence[Mapping[str, Any]], stem: str | 
             if benchmark:
                 ax.set_title(benchmark)
         _xlabels(axes, "Per-token efficiency gain over raw (×)")
-        axes[0, 0].set_ylabel("Accuracy retention (× raw)")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("Accuracy retention (× raw)")
         _legend(fig, _variant_handles({r["variant"] for r in points}), _mode_handles(markers))
         return _save(fig, stem)
 
