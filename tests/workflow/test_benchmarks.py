@@ -42,8 +42,12 @@ def test_smoke_run_writes_results(tmp_path, finished_tiny):
     assert set(runs) == {"verification", "training", "ratios", "decoding"}
     assert all(entry["status"] == "ok" for entry in runs.values())
     assert runs["verification"]["result"]["levels"][0]["workers"] == 1
-    modes = {(r["mode"], r["packing"]) for r in runs["training"]["result"]["runs"]}
-    assert modes == {("full", False), ("full", True), ("lora", False), ("lora", True)}
+    settings = {(r["mode"], r["batching"]) for r in runs["training"]["result"]["runs"]}
+    assert settings == {
+        (mode, batching)
+        for mode in ("full", "lora")
+        for batching in ("padded", "grouped", "packed")
+    }
     assert "raw" in runs["ratios"]["result"]["variants"]
     decoded = runs["decoding"]["result"]
     assert len(decoded["totals"]) == 4 and decoded["same_outputs"] is True
