@@ -281,11 +281,14 @@ def _by_benchmark(items: Sequence[Mapping[str, Any]]) -> list[tuple[str | None, 
     return [(name, [item for item in items if item["benchmark"] == name]) for name in names]
 
 
-def _xlabels(axes: Any, label: str) -> None:
-    """The same x label under every panel, in two lines where panels stand side by side."""
-    text = textwrap.fill(label, width=24) if axes.shape[1] > 1 else label
+def _axis_labels(axes: Any, xlabel: str, ylabel: str) -> None:
+    """The x label under every panel (in two lines where a long one would run into the next
+    panel), the y label on each row's first panel (the y axis is shared)."""
+    text = textwrap.fill(xlabel, width=24) if axes.shape[1] > 1 else xlabel
     for ax in axes.flat:
         ax.set_xlabel(text)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
 
 
 def _geomean(values: Iterable[float]) -> float:
@@ -319,9 +322,7 @@ def plot_accuracy_vs_length(rows: Sequence[Mapping[str, Any]], stem: str | Path)
             ax.set_xscale("log")
             _plain_log(ax.xaxis)
             ax.set_title(_facet_title(facet))
-            ax.set_xlabel("Mean output tokens")
-        for ax in axes[:, 0]:
-            ax.set_ylabel("Accuracy (%)")
+        _axis_labels(axes, "Mean output tokens", "Accuracy (%)")
         _legend(fig, _variant_handles({r["variant"] for r in points}), _mode_handles(markers))
         return _save(fig, stem)
 
@@ -453,9 +454,7 @@ def plot_compression_vs_truncation(
             ax.text(0.96, 0.04, "truncation better", ha="right", **note)
             if benchmark:
                 ax.set_title(benchmark)
-        _xlabels(axes, "Accuracy, truncated to same length (%)")
-        for ax in axes[:, 0]:
-            ax.set_ylabel("Accuracy, compressed (%)")
+        _axis_labels(axes, "Accuracy, truncated to same length (%)", "Accuracy, compressed (%)")
         compressors = {p["compressor"] for p in pairs}
         _legend(fig, _variant_handles(compressors), _mode_handles(markers))
         return _save(fig, stem)
@@ -488,9 +487,7 @@ def plot_retention_vs_efficiency(rows: Sequence[Mapping[str, Any]], stem: str | 
             _plain_log(ax.xaxis, subs=(1.0, 2.0, 5.0))
             if benchmark:
                 ax.set_title(benchmark)
-        _xlabels(axes, "Per-token efficiency gain over raw (×)")
-        for ax in axes[:, 0]:
-            ax.set_ylabel("Accuracy retention (× raw)")
+        _axis_labels(axes, "Per-token efficiency gain over raw (×)", "Accuracy retention (× raw)")
         _legend(fig, _variant_handles({r["variant"] for r in points}), _mode_handles(markers))
         return _save(fig, stem)
 
