@@ -10,7 +10,7 @@ CORES ?= 2
 # Extra snakemake arguments for `make bundle`, e.g. SMK_ARGS="--configfile configs/tiny.yaml".
 SMK_ARGS ?=
 
-.PHONY: demo report bundle test lint format dryrun bench student-base clean
+.PHONY: demo report bundle test test-fast lint format dryrun bench student-base clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ bundle: $(VENV)/.installed
 # (about 25 minutes on 2 cores); the demo uses the shipped copy. The thread count is fixed because it
 # fixes the order of floating-point sums: the same CPU and count give the same weights.
 student-base: $(VENV)/.installed
-	OMP_NUM_THREADS=2 $(BIN)/python -m compress_distill.student_base configs/student-base.yaml \
+	OMP_NUM_THREADS=2 $(BIN)/python -m compress_distill.students.demo_base configs/student-base.yaml \
 		data/students/tiny-arith
 
 dryrun: $(VENV)/.installed
@@ -59,6 +59,10 @@ format: $(VENV)/.installed
 
 test: $(VENV)/.installed lint
 	$(BIN)/pytest -q
+
+# The inner loop while developing (under a minute on 2 cores): lint and the tests not marked slow.
+test-fast: $(VENV)/.installed lint
+	$(BIN)/pytest -q -m "not slow"
 
 # Speed and cost of the workflow beside the engines it wraps: benchmarks/RESULTS.md and
 # results.json (21 minutes on 2 cores). Measures only; never fails for slowness.

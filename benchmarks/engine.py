@@ -17,8 +17,9 @@ from tqdm import tqdm
 from benchmarks.common import DEMO_CONFIG, ROOT, load_config, num, table
 from compress_distill.engines import Request, SamplingSettings, make_engine
 from compress_distill.generation import build_messages
-from compress_distill.models import build_char_tokenizer, build_tiny_llama
-from compress_distill.problemsets import build_problemset
+from compress_distill.problems import build_problemset
+from compress_distill.students.tiny_llama import build_tiny_llama
+from compress_distill.students.tokenizers import build_char_tokenizer
 
 # As the project's vLLM tests: float32, eager mode (no graph capture to wait for on CPU).
 ENGINE_ARGS = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True, "seed": 0}
@@ -34,7 +35,7 @@ def _requests(count: int, config_path: Path) -> list[Request]:
     return [Request(build_messages(p["question"], template)) for p in problems]
 
 
-def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
+def measure(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
     import vllm
 
     prompts, max_tokens, rounds = (4, 8, 1) if smoke else (64, 128, 8)

@@ -45,18 +45,18 @@ def _demo(results: dict[str, Any]) -> Path | None:
     return Path(ran["result"]["workdir"]) if ran.get("status") == "ok" else None
 
 
-# name -> (title, run, render), in the order they run and appear.
+# name -> (title, measure, render), in the order they run and appear.
 BENCHMARKS: dict[str, tuple[str, Callable[..., Any], Callable[[Any], str]]] = {
-    "workflow": ("1. Workflow overhead", workflow.run, workflow.render),
-    "engine": ("2. Generation engine overhead (vLLM)", engine.run, engine.render),
-    "verification": ("3. Verification throughput", verification.run, verification.render),
-    "training": ("4. Training throughput", training.run, training.render),
+    "workflow": ("1. Workflow overhead", workflow.measure, workflow.render),
+    "engine": ("2. Generation engine overhead (vLLM)", engine.measure, engine.render),
+    "verification": ("3. Verification throughput", verification.measure, verification.render),
+    "training": ("4. Training throughput", training.measure, training.render),
     "ratios": ("5. The study's efficiency ratios on the demo", _ratios, workflow.render_ratios),
-    "decoding": ("6. Evaluation decoding (transformers on CPU)", decoding.run, decoding.render),
+    "decoding": ("6. Evaluation decoding (transformers on CPU)", decoding.measure, decoding.render),
 }
 
 
-def run_all(
+def measure_all(
     names: Sequence[str], workdir: Path, smoke: bool, metrics: Path | None, config: Path
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     started = time.perf_counter()
     try:
-        report["benchmarks"] = run_all(
+        report["benchmarks"] = measure_all(
             names, workdir, args.smoke, args.metrics, args.config.resolve()
         )
     finally:

@@ -27,8 +27,10 @@ from benchmarks.common import (
     student_base,
     table,
 )
+from compress_distill.grid import MODES
 from compress_distill.io import write_jsonl
-from compress_distill.training import MODES, TrainSettings, train
+from compress_distill.training.run import train
+from compress_distill.training.settings import TrainJob, TrainSettings
 from compress_distill.training_sets import make_example
 
 
@@ -52,7 +54,7 @@ BATCHINGS = {
 }
 
 
-def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
+def measure(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
     config = load_config(config_path)
     # One epoch over the same examples in every setting: the same tokens, padded or packed.
     # 96 raw traces in batches of 4 make length groups of 6 batches (the demo's 400: 25).
@@ -69,7 +71,7 @@ def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> 
             settings = student["training"] | student[mode] | {"epochs": 1.0, "max_steps": None}
             settings |= shrink | BATCHINGS[batching] | {"save_steps": 10_000}
             tag = f"{name}-{mode}-{batching}"
-            metrics = train(
+            job = TrainJob(
                 dataset,
                 base,
                 workdir / tag / "model",
@@ -79,6 +81,7 @@ def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> 
                 # As the workflow's train rule: the student's cpus.
                 threads=min(student["resources"]["cpus"], cores()),
             )
+            metrics = train(job)
             results.append(
                 {
                     "student": name,

@@ -20,7 +20,7 @@ BUDGET_S = 15 * 60
 WIDE_PROBLEMS = {"digits": 3, "operators": ["+", "-", "*"], "min_operations": 2}
 
 
-def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
+def measure(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
     """Verify the same demo traces with 1..N workers (N = usable cores), `repeats` times each,
     alternating worker counts so that a load spike hits all of them alike."""
     config = load_config(config_path)

@@ -89,7 +89,7 @@ def _edit_compressor(configfile: Path) -> dict[str, Any]:
     return {"compressor": name, "key": "ratio", "from": old, "to": new, "answer_policy": policy}
 
 
-def run(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
+def measure(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG) -> dict[str, Any]:
     """Demo from clean, no-op rerun, one-compressor rerun (in that order), then the paper DAG."""
     base = SMOKE_CONFIG if smoke else config_path
     demo, logs = workdir / "demo", workdir / "logs"

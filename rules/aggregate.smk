@@ -15,15 +15,16 @@ rule compression_summary:
     conda:
         "../envs/data.yaml"
     params:
-        pairs=TEACHER_COMPRESSORS,
-        code=code("compression_summary"),
+        compression_files=compression_files(),
+        code=script_code_hash("compression_summary"),
     script:
         "../scripts/compression_summary.py"
 
 
 rule training_sets_summary:
     input:
-        stats=training_set_stats_files(),
+        stats=[s["stats"] for s in training_set_files()],
+        tokens=[path for s in training_set_files() for path in s["tokens"].values()],
     output:
         json=f"{RESULTS}/tables/training_sets.json",
         csv=report(
@@ -36,16 +37,19 @@ rule training_sets_summary:
     conda:
         "../envs/data.yaml"
     params:
-        code=code("training_sets_summary"),
+        training_set_files=training_set_files(),
+        code=script_code_hash("training_sets_summary"),
     script:
         "../scripts/training_sets_summary.py"
 
 
 rule metrics_table:
     input:
-        evaluations=[f"{RESULTS}/evals/{r}/{b}.metrics.json" for r, b in RUN_BENCHMARKS],
+        evaluations=[
+            f"{RESULTS}/evals/{r.path}/{b}.metrics.json" for r, b in RUN_BENCHMARKS
+        ],
         train_metrics=[
-            f"{RESULTS}/runs/{r}/train_metrics.json" for r, _ in RUN_BENCHMARKS
+            f"{RESULTS}/runs/{r.path}/train_metrics.json" for r, _ in RUN_BENCHMARKS
         ],
     output:
         json=f"{RESULTS}/tables/metrics.json",
@@ -59,8 +63,8 @@ rule metrics_table:
     conda:
         "../envs/report.yaml"
     params:
-        cells=[(asdict(run), benchmark) for run in RUNS for benchmark in BENCHMARKS],
-        code=code("metrics_table"),
+        cells=[(asdict(run), benchmark) for run, benchmark in RUN_BENCHMARKS],
+        code=script_code_hash("metrics_table"),
     script:
         "../scripts/metrics_table.py"
 
@@ -86,7 +90,7 @@ rule paper_tables:
     conda:
         "../envs/report.yaml"
     params:
-        code=code("paper_tables"),
+        code=script_code_hash("paper_tables"),
     script:
         "../scripts/paper_tables.py"
 
@@ -115,7 +119,8 @@ rule figures:
         "../envs/report.yaml"
     params:
         compressors=COMPRESSORS,
-        figures=config["figures"],
-        code=code("figures"),
+        compression_files=compression_files(),
+        figures=config_slice(config["figures"]),
+        code=script_code_hash("figures"),
     script:
         "../scripts/figures.py"

@@ -16,6 +16,6 @@ rule bundle:
         "../envs/report.yaml"
     params:
         include_large=config["bundle"]["include_large"],
-        code=code("bundle"),
+        code=script_code_hash("bundle"),
     script:
         "../scripts/bundle.py"

@@ -1,4 +1,5 @@
-# Config validation, output paths and the grid of targets. Rules import their paths from here.
+# Config validation, output paths and the grid of targets. Rules import their paths from here;
+# the logic behind them lives in the compress_distill package, where it is unit-tested.
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -6,10 +7,18 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 import compress_distill
-from compress_distill.config import ConfigError, validate_config
+from compress_distill.config import ConfigError, canonical, validate_config
+from compress_distill.grid import (
+    MODES,
+    compressor_of,
+    config_runs,
+    config_variants,
+    dropping_compressors,
+    run_settings,
+)
+from compress_distill.plots import FIGURES
 from compress_distill.provenance import code_hash
-from compress_distill.grid import TRUNCATED as TRUNCATED_PREFIX
-from compress_distill.grid import config_runs, config_variants
+from compress_distill.students import local_model_dir
 
 try:
     config.update(
@@ -27,16 +36,12 @@ LOGS = f"{RESULTS}/logs"
 # Rebuild only the aggregates (tables, figures, report) from results already there, as in an
 # unpacked bundle: the stages before them are not defined, so nothing can train or generate.
 REGENERATE = config["regenerate"]
+# What ran: `regenerate` is how it runs, not what it ran.
+RESOLVED_CONFIG = {key: value for key, value in config.items() if key != "regenerate"}
 
 
 def _alternatives(names):
-    return "|".join(re.escape(name) for name in names)
-
-
-wildcard_constraints:
-    problemset=_alternatives(config["problemsets"]),
-    teacher=_alternatives(config["teachers"]),
-    shard=r"\d{3}",
+    return "|".join(re.escape(name) for name in names) if names else "(?!)"
 
 
 def repo_path(path):
@@ -44,7 +49,7 @@ def repo_path(path):
     return path if Path(path).is_absolute() else str(Path(workflow.basedir) / path)
 
 
-def code(script):
+def script_code_hash(script):
     """Hash of the package modules that the script of a job imports, as a param; changing one reruns
     exactly the rules whose scripts use it. The workflow's own src/ when it has one (an editable
     install runs it), else the installed package."""
@@ -56,10 +61,30 @@ def code(script):
     )
 
 
-def without(entry, *keys):
-    """A config entry minus keys that change no output (resources, licenses): the slice a job
-    depends on, so editing those reruns nothing."""
-    return {key: value for key, value in entry.items() if key not in keys}
+def config_slice(entry, *ignored):
+    """A config entry as a job's param: without the keys that change no output (resources,
+    licenses), its keys sorted. Snakemake compares params by their text, so the same meaning
+    written in another key order reruns nothing."""
+    return canonical({key: value for key, value in entry.items() if key not in ignored})
+
+
+def resource(entry_of, key):
+    """One value of a config entry's `resources` (gpus, cpus, mem_mb, runtime, gpu_model), so each
+    teacher, compressor and student asks the scheduler for what it needs and no rule hard-codes it.
+    gpu_model defaults to "", which the Slurm plugin reads as any model."""
+    return lambda w: entry_of(w)["resources"].get(key, "")
+
+
+def job_resources(entry_of):
+    """A job's scheduler request, from its config entry's `resources`: `resources: **job_resources(...)`."""
+    names = {
+        "gpu": "gpus",
+        "gpu_model": "gpu_model",
+        "cpus_per_task": "cpus",
+        "mem_mb": "mem_mb",
+        "runtime": "runtime",
+    }
+    return {name: resource(entry_of, key) for name, key in names.items()}
 
 
 def teacher_entry(wildcards):
@@ -70,15 +95,21 @@ def compressor_entry(wildcards):
     return config["compressors"][wildcards.compressor]
 
 
+def student_entry(wildcards):
+    return config["students"][wildcards.student]
+
+
 def evaluation_entry(wildcards):
     return config["evaluation"]
 
 
-def resource(entry_of, key):
-    """One value of a config entry's `resources` (gpus, cpus, mem_mb, runtime, gpu_model), so each
-    teacher, compressor and student asks the scheduler for what it needs and no rule hard-codes it.
-    gpu_model defaults to "", which the Slurm plugin reads as any model."""
-    return lambda w: entry_of(w)["resources"].get(key, "")
+# --- problems and traces ---------------------------------------------------------------------
+
+
+wildcard_constraints:
+    problemset=_alternatives(config["problemsets"]),
+    teacher=_alternatives(config["teachers"]),
+    shard=r"\d{3}",
 
 
 def shard_ids(teacher):
@@ -89,11 +120,11 @@ def teacher_problems(wildcards):
     return f"{RESULTS}/problems/{teacher_entry(wildcards)['problemset']}.jsonl"
 
 
-def checked_shards(wildcards):
-    return expand(
-        f"{RESULTS}/traces/{{teacher}}/checked/{{shard}}.jsonl",
-        teacher=wildcards.teacher,
-        shard=shard_ids(wildcards.teacher),
+def teacher_shards(stage):
+    """A teacher's shards at one stage (raw, checked, verified, or a compressor's name)."""
+    return lambda w: expand(
+        f"{RESULTS}/traces/{w.teacher}/{stage}/{{shard}}.jsonl",
+        shard=shard_ids(w.teacher),
     )
 
 
@@ -103,21 +134,15 @@ VARIANTS = config_variants(config)
 STUDENTS = list(config.get("students", {}))
 REGIMES = config["training_sets"]["regimes"]
 TEACHER_COMPRESSORS = [(t, c) for t in config["teachers"] for c in COMPRESSORS]
+DATASET = f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}"
 
 
 wildcard_constraints:
-    compressor=_alternatives(COMPRESSORS) if COMPRESSORS else "(?!)",
+    compressor=_alternatives(COMPRESSORS),
     variant=_alternatives(VARIANTS),
-    student=_alternatives(STUDENTS) if STUDENTS else "(?!)",
+    student=_alternatives(STUDENTS),
     regime=r"\d+",
-
-
-def verified_shards(wildcards):
-    return expand(
-        f"{RESULTS}/traces/{{teacher}}/verified/{{shard}}.jsonl",
-        teacher=wildcards.teacher,
-        shard=shard_ids(wildcards.teacher),
-    )
+    mode=_alternatives(MODES),
 
 
 def compressed_shards(teacher, compressor, suffix=".jsonl"):
@@ -128,56 +153,69 @@ def compressed_shards(teacher, compressor, suffix=".jsonl"):
     )
 
 
-def compression_summaries():
+def compression_files():
+    """Each (teacher, compressor) with its shard summaries: what the aggregates read."""
     return [
-        path
+        {
+            "teacher": teacher,
+            "compressor": compressor,
+            "summaries": compressed_shards(teacher, compressor, ".summary.json"),
+        }
         for teacher, compressor in TEACHER_COMPRESSORS
-        for path in compressed_shards(teacher, compressor, ".summary.json")
     ]
 
 
-def variant_compressor(variant):
-    """The compressor a variant's targets come from (None for raw and answer-only)."""
-    name = variant.removeprefix(TRUNCATED_PREFIX)
-    return name if name in COMPRESSORS else None
+def compression_summaries():
+    return [path for pair in compression_files() for path in pair["summaries"]]
+
+
+def dropped_files(wildcards):
+    """The shards of each compressor that drops examples, by compressor: every variant of the
+    teacher trains on the problems that survive all of them."""
+    return {
+        name: compressed_shards(wildcards.teacher, name)
+        for name in dropping_compressors(config.get("compressors", {}))
+    }
+
+
+def truncation_tokenizer():
+    """The student whose tokenizer measures token-unit truncation, or None (characters)."""
+    truncation = config["truncation"]
+    return truncation.get("tokenizer") if truncation["unit"] == "tokens" else None
 
 
 def training_set_inputs(wildcards):
-    """The variant's own sources, plus the outputs of compressors that drop examples: every variant
-    trains on the problems that survive all of them. Append-policy compressors drop nothing, so a
-    change to one of them reruns only its own branch."""
+    """The variant's own sources, plus the outputs of compressors that drop examples."""
     inputs = {
-        "verified": verified_shards(wildcards),
+        "verified": teacher_shards("verified")(wildcards),
         "prompt": repo_path(config["training_sets"]["prompt"]),
-        "tokenizers": student_tokenizers(),
+        "available": [
+            s for shards in dropped_files(wildcards).values() for s in shards
+        ],
     }
-    source = variant_compressor(wildcards.variant)
+    source = compressor_of(wildcards.variant)
     if source:
         inputs["compressed"] = compressed_shards(wildcards.teacher, source)
-    dropping = [
-        n
-        for n, c in config.get("compressors", {}).items()
-        if c["answer_policy"] == "drop"
-    ]
-    inputs["available"] = [
-        shard
-        for name in dropping
-        for shard in compressed_shards(wildcards.teacher, name)
-    ]
+    tokenizer = truncation_tokenizer()
+    if tokenizer:
+        inputs["tokenizer"] = f"{RESULTS}/students/{tokenizer}/tokenizer"
     return inputs
 
 
-def student_tokenizers():
-    return expand(f"{RESULTS}/students/{{student}}/tokenizer", student=STUDENTS)
-
-
-def training_set_stats_files():
-    return expand(
-        f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.stats.json",
-        teacher=config["teachers"],
-        variant=VARIANTS,
-        regime=REGIMES,
-    )
+def training_set_files():
+    """Each training set with its files: lengths, and tokens in each student's tokenizer."""
+    return [
+        {
+            "stats": DATASET.format(teacher=t, variant=v, regime=r) + ".stats.json",
+            "tokens": {
+                s: DATASET.format(teacher=t, variant=v, regime=r) + f".{s}.tokens.json"
+                for s in STUDENTS
+            },
+        }
+        for t in config["teachers"]
+        for v in VARIANTS
+        for r in REGIMES
+    ]
 
 
 def aggregate_targets():
@@ -208,32 +246,23 @@ def all_targets():
     return targets + aggregate_targets()
 
 
-# --- training ----------------------------------------------------------------------------------
+# --- students and training ----------------------------------------------------------------------
 RUNS = config_runs(config)
 RUN = f"{RESULTS}/runs/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}"
-
-
-wildcard_constraints:
-    mode="full|lora",
-
-
-def student_entry(wildcards):
-    return config["students"][wildcards.student]
+CHECKPOINT = (
+    f"{RESULTS}/checkpoints/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}"
+)
 
 
 def student_model(wildcards):
-    """A pretrained student's own folder when it is one (paths are relative to the workflow, like
-    data/students/tiny-arith), as an input: rebuilding it reruns what depends on it. Hub ids are
-    not files; they load by name."""
-    student = student_entry(wildcards)
-    if student["kind"] != "pretrained":
-        return []
-    local = Path(repo_path(student["model"]))
-    return str(local) if local.is_dir() else []
+    """A pretrained student's own folder when it is one, as an input: rebuilding it reruns what
+    depends on it. Hub ids are not files; they load by name."""
+    local = local_model_dir(student_entry(wildcards), workflow.basedir)
+    return str(local) if local else []
 
 
 def _keys(entry, keys):
-    return {key: entry[key] for key in keys if key in entry}
+    return config_slice({key: entry[key] for key in keys if key in entry})
 
 
 def tokenizer_slice(student):
@@ -246,20 +275,17 @@ def base_model_slice(student):
 
 
 def train_settings(wildcards):
-    """This student's settings for this mode, with the grid's budget: exactly the config slice a
-    run depends on, so changing one student's learning rate reruns only its runs."""
-    student = student_entry(wildcards)
-    budget = config["training"]["budget"]
-    steps = {"epochs": budget["epochs"]} if budget["policy"] == "epochs" else {}
-    steps |= {"max_steps": budget["steps"]} if budget["policy"] == "steps" else {}
-    return student["training"] | student[wildcards.mode] | steps
+    return canonical(
+        run_settings(
+            student_entry(wildcards), wildcards.mode, config["training"]["budget"]
+        )
+    )
 
 
 def checkpoint_dir(wildcards):
-    w = wildcards
-    return (
-        f"{RESULTS}/checkpoints/{w.teacher}/{w.variant}/{w.student}/{w.mode}/{w.regime}"
-    )
+    """Outside the run's outputs: Snakemake must not delete it when a job dies, so a rerun
+    resumes from it."""
+    return CHECKPOINT.format(**dict(wildcards.items()))
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -268,7 +294,12 @@ EVAL = f"{RESULTS}/evals/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}
 
 
 wildcard_constraints:
-    benchmark=_alternatives(BENCHMARKS) if BENCHMARKS else "(?!)",
+    benchmark=_alternatives(BENCHMARKS),
+
+
+def evaluation_threads(wildcards):
+    evaluation = config["evaluation"]
+    return max(evaluation["resources"]["cpus"], evaluation["workers"])
 
 
 def evaluation_inputs(wildcards):
@@ -286,11 +317,4 @@ def evaluation_inputs(wildcards):
 
 
 # --- aggregation -------------------------------------------------------------------------------
-RUN_BENCHMARKS = [(run.path, benchmark) for run in RUNS for benchmark in BENCHMARKS]
-FIGURES = [
-    "accuracy_vs_length",
-    "training_cost",
-    "compression_ratios",
-    "compression_vs_truncation",
-    "retention_vs_efficiency",
-]
+RUN_BENCHMARKS = [(run, benchmark) for run in RUNS for benchmark in BENCHMARKS]

@@ -15,13 +15,9 @@ rule compress:
         "../envs/generate.yaml"
     threads: resource(compressor_entry, "cpus")
     resources:
-        gpu=resource(compressor_entry, "gpus"),
-        gpu_model=resource(compressor_entry, "gpu_model"),
-        cpus_per_task=resource(compressor_entry, "cpus"),
-        mem_mb=resource(compressor_entry, "mem_mb"),
-        runtime=resource(compressor_entry, "runtime"),
+        **job_resources(compressor_entry),
     params:
-        compressor=lambda w: without(compressor_entry(w), "resources"),
-        code=code("compress"),
+        compressor=lambda w: config_slice(compressor_entry(w), "resources"),
+        code=script_code_hash("compress"),
     script:
         "../scripts/compress.py"

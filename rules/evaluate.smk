@@ -8,19 +8,14 @@ rule evaluate:
         f"{LOGS}/evaluate/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}/{{benchmark}}.log",
     conda:
         "../envs/generate.yaml"
-    threads: resource(evaluation_entry, "cpus")
+    # The answer-checking processes (evaluation.workers) run after generation, on the job's cores:
+    # a thread count, not a param, so changing it reruns nothing.
+    threads: evaluation_threads
     resources:
-        gpu=resource(evaluation_entry, "gpus"),
-        gpu_model=resource(evaluation_entry, "gpu_model"),
-        cpus_per_task=resource(evaluation_entry, "cpus"),
-        mem_mb=resource(evaluation_entry, "mem_mb"),
-        runtime=resource(evaluation_entry, "runtime"),
+        **job_resources(evaluation_entry),
     params:
-        benchmark=lambda w: config["benchmarks"][w.benchmark],
-        engine={
-            key: config["evaluation"][key]
-            for key in ("engine", "engine_args", "workers")
-        },
-        code=code("evaluate"),
+        benchmark=lambda w: config_slice(config["benchmarks"][w.benchmark]),
+        engine=config_slice(config["evaluation"], "resources", "workers"),
+        code=script_code_hash("evaluate"),
     script:
         "../scripts/evaluate.py"

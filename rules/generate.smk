@@ -10,14 +10,10 @@ rule generate:
         "../envs/generate.yaml"
     threads: resource(teacher_entry, "cpus")
     resources:
-        gpu=resource(teacher_entry, "gpus"),
-        gpu_model=resource(teacher_entry, "gpu_model"),
-        cpus_per_task=resource(teacher_entry, "cpus"),
-        mem_mb=resource(teacher_entry, "mem_mb"),
-        runtime=resource(teacher_entry, "runtime"),
+        **job_resources(teacher_entry),
     params:
-        teacher=lambda w: without(teacher_entry(w), "resources"),
-        code=code("generate"),
+        teacher=lambda w: config_slice(teacher_entry(w), "resources"),
+        code=script_code_hash("generate"),
         # Not an output: Snakemake must not delete it when a job dies, so a rerun resumes from it.
         progress_dir=lambda w: f"{RESULTS}/traces/{w.teacher}/raw/.progress",
     script:

@@ -1,4 +1,4 @@
-rule problemset:
+rule problems:
     input:
         # A local JSONL source is an input, so editing it rebuilds the problem set.
         lambda w: (
@@ -9,11 +9,11 @@ rule problemset:
     output:
         f"{RESULTS}/problems/{{problemset}}.jsonl",
     log:
-        f"{LOGS}/problemset/{{problemset}}.log",
+        f"{LOGS}/problems/{{problemset}}.log",
     conda:
         "../envs/data.yaml"
     params:
-        spec=lambda w: without(config["problemsets"][w.problemset], "license"),
-        code=code("make_problems"),
+        spec=lambda w: config_slice(config["problemsets"][w.problemset], "license"),
+        code=script_code_hash("problems"),
     script:
-        "../scripts/make_problems.py"
+        "../scripts/problems.py"

@@ -15,9 +15,9 @@ rule resolved_config:
         "../envs/report.yaml"
     params:
         # The whole config, defaults filled in: the report and the bundle show what ran, and an
-        # unpacked bundle regenerates with it. `regenerate` is how it runs, not what it ran.
-        config={key: value for key, value in config.items() if key != "regenerate"},
-        code=code("resolved_config"),
+        # unpacked bundle regenerates with it.
+        config=canonical(RESOLVED_CONFIG),
+        code=script_code_hash("resolved_config"),
     script:
         "../scripts/resolved_config.py"
 
@@ -38,7 +38,7 @@ rule provenance_table:
     conda:
         "../envs/report.yaml"
     params:
-        code=code("provenance_table"),
+        code=script_code_hash("provenance_table"),
     script:
         "../scripts/provenance_table.py"
 
@@ -58,6 +58,6 @@ rule report:
     params:
         # The report is `snakemake --report` run by this job: it needs to know the mode.
         regenerate=REGENERATE,
-        code=code("report"),
+        code=script_code_hash("report"),
     script:
         "../scripts/report.py"

@@ -16,21 +16,17 @@ rule base_model:
         "../envs/train.yaml"
     threads: resource(student_entry, "cpus")
     resources:
-        gpu=resource(student_entry, "gpus"),
-        gpu_model=resource(student_entry, "gpu_model"),
-        cpus_per_task=resource(student_entry, "cpus"),
-        mem_mb=resource(student_entry, "mem_mb"),
-        runtime=resource(student_entry, "runtime"),
+        **job_resources(student_entry),
     params:
         student=lambda w: base_model_slice(student_entry(w)),
-        code=code("base_model"),
+        code=script_code_hash("base_model"),
     script:
         "../scripts/base_model.py"
 
 
 rule train:
     input:
-        dataset=f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.jsonl",
+        dataset=f"{DATASET}.jsonl",
         base=f"{RESULTS}/students/{{student}}/base",
     output:
         model=directory(f"{RUN}/model"),
@@ -42,15 +38,12 @@ rule train:
         "../envs/train.yaml"
     threads: resource(student_entry, "cpus")
     resources:
-        gpu=resource(student_entry, "gpus"),
-        gpu_model=resource(student_entry, "gpu_model"),
-        cpus_per_task=resource(student_entry, "cpus"),
-        mem_mb=resource(student_entry, "mem_mb"),
-        runtime=resource(student_entry, "runtime"),
+        **job_resources(student_entry),
     params:
         settings=train_settings,
+        mode=lambda w: w.mode,
         strategy=lambda w: student_entry(w)["strategy"],
-        code=code("train"),
+        code=script_code_hash("train"),
         # Not an output: Snakemake must not delete it when a job dies, so a rerun resumes from it.
         checkpoint_dir=checkpoint_dir,
     script:

@@ -10,7 +10,7 @@ rule student_tokenizer:
     params:
         # What the tokenizer comes from, so another learning rate keeps it (and the training sets).
         student=lambda w: tokenizer_slice(student_entry(w)),
-        code=code("student_tokenizer"),
+        code=script_code_hash("student_tokenizer"),
     script:
         "../scripts/student_tokenizer.py"
 
@@ -19,8 +19,8 @@ rule training_set:
     input:
         unpack(training_set_inputs),
     output:
-        dataset=f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.jsonl",
-        stats=f"{RESULTS}/datasets/{{teacher}}/{{variant}}/{{regime}}.stats.json",
+        dataset=f"{DATASET}.jsonl",
+        stats=f"{DATASET}.stats.json",
     log:
         f"{LOGS}/training_set/{{teacher}}/{{variant}}/{{regime}}.log",
     conda:
@@ -28,7 +28,24 @@ rule training_set:
     params:
         seed=config["training_sets"]["seed"],
         unit=config["truncation"]["unit"],
-        unit_tokenizer=config["truncation"].get("tokenizer"),
-        code=code("training_set"),
+        dropped_files=dropped_files,
+        code=script_code_hash("training_set"),
     script:
         "../scripts/training_set.py"
+
+
+# Per student, so that adding a student counts its tokens and leaves the training sets alone.
+rule training_set_tokens:
+    input:
+        dataset=f"{DATASET}.jsonl",
+        tokenizer=f"{RESULTS}/students/{{student}}/tokenizer",
+    output:
+        f"{DATASET}.{{student}}.tokens.json",
+    log:
+        f"{LOGS}/training_set_tokens/{{teacher}}/{{variant}}/{{regime}}/{{student}}.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        code=script_code_hash("training_set_tokens"),
+    script:
+        "../scripts/training_set_tokens.py"

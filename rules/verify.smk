@@ -11,14 +11,14 @@ rule verify:
     threads: config["verification"]["workers"]
     params:
         timeout_s=config["verification"]["timeout_s"],
-        code=code("verify"),
+        code=script_code_hash("verify"),
     script:
         "../scripts/verify.py"
 
 
 rule teacher_stats:
     input:
-        shards=checked_shards,
+        shards=teacher_shards("checked"),
     output:
         f"{RESULTS}/traces/{{teacher}}/stats.json",
     log:
@@ -26,6 +26,6 @@ rule teacher_stats:
     conda:
         "../envs/data.yaml"
     params:
-        code=code("teacher_stats"),
+        code=script_code_hash("teacher_stats"),
     script:
         "../scripts/teacher_stats.py"

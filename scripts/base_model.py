@@ -1,8 +1,8 @@
 """Rule base_model: the model all runs of a student start from (built and pretrained, or loaded)."""
 
 from compress_distill.provenance import recorded
-from compress_distill.students import pretrain_texts, with_local_model
-from compress_distill.training import build_base_model
+from compress_distill.students import with_local_model
+from compress_distill.students.base import build_base_model, gsm8k_texts
 
 
 def main(smk) -> None:
@@ -11,7 +11,7 @@ def main(smk) -> None:
             with_local_model(smk.params.student, smk.input.model),
             smk.input.tokenizer,
             smk.output[0],
-            pretrain_texts(smk.input.text) if smk.input.text else None,
+            gsm8k_texts(smk.input.text) if smk.input.text else None,
         )
 
 

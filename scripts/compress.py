@@ -5,9 +5,9 @@ Beside the traces, a small summary (outcomes, lengths, ratios) is all the aggreg
 from pathlib import Path
 
 from compress_distill.compression import compress_rows, make_compressor
+from compress_distill.compression.summary import shard_summary
 from compress_distill.io import read_jsonl, write_json, write_jsonl
 from compress_distill.provenance import recorded
-from compress_distill.training_sets import shard_summary
 
 
 def main(smk) -> None:

@@ -1,19 +1,18 @@
 """Rule compression_summary: per teacher and compressor, answer-preservation outcomes and ratio."""
 
+from compress_distill.compression.summary import compression_summary
 from compress_distill.io import read_json
 from compress_distill.provenance import recorded
 from compress_distill.tables import write_csv
-from compress_distill.training_sets import by_teacher_compressor, compression_summary
 
 
 def main(smk) -> None:
     with recorded(smk):
-        shards = by_teacher_compressor(smk.input.summaries)
         rows = [
             compression_summary(
-                teacher, compressor, [read_json(path) for path in shards[teacher, compressor]]
+                pair["teacher"], pair["compressor"], [read_json(p) for p in pair["summaries"]]
             )
-            for teacher, compressor in smk.params.pairs
+            for pair in smk.params.compression_files
         ]
         write_csv(rows, smk.output[0])
 

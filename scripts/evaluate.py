@@ -4,7 +4,7 @@ from pathlib import Path
 
 from compress_distill.evaluation import evaluate
 from compress_distill.io import read_jsonl, write_json, write_jsonl
-from compress_distill.metrics import run_metrics
+from compress_distill.metrics import evaluation_metrics
 from compress_distill.provenance import recorded
 
 
@@ -16,10 +16,10 @@ def main(smk) -> None:
             prompt_template=Path(smk.input.prompt).read_text(encoding="utf-8"),
             benchmark=smk.params.benchmark,
             engine=smk.params.engine,
-            workers=smk.params.engine["workers"],
+            workers=smk.threads,
         )
         write_jsonl(smk.output.predictions, predictions)
-        write_json(smk.output.metrics, run_metrics(predictions))
+        write_json(smk.output.metrics, evaluation_metrics(predictions))
 
 
 # The vLLM engine starts workers that re-import this file.

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from compress_distill.io import read_json
-from compress_distill.plots import register_compressors, write_figures
+from compress_distill.plots import write_figures
+from compress_distill.plots.style import register_compressors
 from compress_distill.provenance import recorded
-from compress_distill.training_sets import by_teacher_compressor
 
 
 def main(smk) -> None:
@@ -13,8 +13,10 @@ def main(smk) -> None:
         # The config's compressor order fixes each compressor's colour in every figure.
         register_compressors(smk.params.compressors)
         ratios = {
-            pair: [ratio for path in paths for ratio in read_json(path)["ratios"]]
-            for pair, paths in by_teacher_compressor(smk.input.compression).items()
+            (pair["teacher"], pair["compressor"]): [
+                ratio for path in pair["summaries"] for ratio in read_json(path)["ratios"]
+            ]
+            for pair in smk.params.compression_files
         }
         out_dir = Path(smk.output[0]).parent
         rows = read_json(smk.input.metrics)

@@ -2,7 +2,7 @@
 
 from compress_distill.grid import Run
 from compress_distill.io import read_json, write_json
-from compress_distill.metrics import make_record, tidy_table
+from compress_distill.metrics import metrics_row, tidy_table
 from compress_distill.provenance import recorded
 from compress_distill.tables import write_csv
 
@@ -13,7 +13,7 @@ def main(smk) -> None:
         # each. Metrics, not predictions: a bundle rebuilds the tables without the predictions.
         cells = zip(smk.params.cells, smk.input.evaluations, smk.input.train_metrics, strict=True)
         records = [
-            make_record(Run(**run), benchmark, read_json(evaluation), read_json(train))
+            metrics_row(Run(**run), benchmark, read_json(evaluation), read_json(train))
             for (run, benchmark), evaluation, train in cells
         ]
         rows = tidy_table(records)

@@ -8,7 +8,10 @@ from compress_distill.provenance import recorded
 
 def main(smk) -> None:
     with recorded(smk), atomic_writer(smk.output[0]) as handle:
-        yaml.safe_dump(smk.params.config, handle, sort_keys=False)
+        # The config in its own order (the param has its keys sorted, so that reordering the
+        # config reruns nothing): the order of teachers and compressors orders tables and colours.
+        config = {key: value for key, value in smk.config.items() if key != "regenerate"}
+        yaml.safe_dump(config, handle, sort_keys=False)
 
 
 if __name__ == "__main__":

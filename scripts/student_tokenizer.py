@@ -1,7 +1,8 @@
 """Rule student_tokenizer: the tokenizer a student trains and counts tokens with."""
 
 from compress_distill.provenance import recorded
-from compress_distill.students import save_student_tokenizer, with_local_model
+from compress_distill.students import with_local_model
+from compress_distill.students.tokenizers import save_student_tokenizer
 
 
 def main(smk) -> None:

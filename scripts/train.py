@@ -1,35 +1,40 @@
 """Rule train: fine-tune one student (full or LoRA) on one training set.
 
 On one device it trains in this process; given several GPUs it starts one process per GPU with
-accelerate (DDP or FSDP, from the student's config entry).
+accelerate (DDP or FSDP, from the student's config entry; configs/accelerate/ holds their settings).
 """
 
 import subprocess
 from pathlib import Path
 
 from compress_distill.provenance import recorded
-from compress_distill.training import TrainSettings, launch_command, train, write_spec
+from compress_distill.training.launch import launch_command
+from compress_distill.training.run import train
+from compress_distill.training.settings import TrainJob, TrainSettings
 
 
 def main(smk) -> None:
-    run = {
-        "dataset_path": smk.input.dataset,
-        "base_model_dir": smk.input.base,
-        "out_dir": smk.output.model,
-        "checkpoint_dir": smk.params.checkpoint_dir,
-        "mode": smk.wildcards.mode,
-        "settings": TrainSettings.from_config(smk.params.settings),
-        "threads": smk.threads,
-        "metrics_path": smk.output.metrics,
-        "loss_path": smk.output.loss,
-    }
+    job = TrainJob(
+        dataset_path=smk.input.dataset,
+        base_model_dir=smk.input.base,
+        out_dir=smk.output.model,
+        checkpoint_dir=smk.params.checkpoint_dir,
+        mode=smk.params.mode,
+        settings=TrainSettings.from_config(smk.params.settings),
+        threads=smk.threads,
+        metrics_path=smk.output.metrics,
+        loss_path=smk.output.loss,
+    )
     with recorded(smk):
         if smk.resources.gpu <= 1:
-            train(**run)
+            train(job)
             return
-        spec = Path(smk.params.checkpoint_dir) / "launch.json"
-        write_spec(spec, **run)
-        subprocess.run(launch_command(spec, smk.resources.gpu, smk.params.strategy), check=True)
+        spec = job.checkpoint_dir / "launch.json"
+        job.to_json(spec)
+        # Scripts live in <workflow>/scripts/; the accelerate configs in <workflow>/configs/.
+        workflow_dir = Path(smk.scriptdir).parent
+        command = launch_command(spec, smk.resources.gpu, smk.params.strategy, workflow_dir)
+        subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,12 @@ from compress_distill.training_sets import summarize, summary_rows
 
 def main(smk) -> None:
     with recorded(smk):
-        summary = summarize([read_json(path) for path in smk.input.stats])
+        sets = [
+            read_json(files["stats"])
+            | {"tokens": {student: read_json(path) for student, path in files["tokens"].items()}}
+            for files in smk.params.training_set_files
+        ]
+        summary = summarize(sets)
         write_json(smk.output.json, summary)
         write_csv(summary_rows(summary), smk.output.csv)
 

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import pytest
 
+# The repository root: the workflow's code, configs/, prompts/ and data/.
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random tiny Llama (char tokenizer, ~1 M parameters) saved once per test session."""
-    from compress_distill.models import build_char_tokenizer, build_tiny_llama
+    from compress_distill.students.tiny_llama import build_tiny_llama
+    from compress_distill.students.tokenizers import build_char_tokenizer
 
     out = tmp_path_factory.mktemp("tiny_llama")
     return build_tiny_llama(out, build_char_tokenizer(), seed=0)

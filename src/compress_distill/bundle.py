@@ -12,7 +12,7 @@ Layout of the archive (one top folder, BUNDLE_DIR):
                        against the commit when the tree was dirty)
     environment/       requirements.lock (every installed distribution, exact) and platform.json
 
-Command line: `python -m compress_distill.bundle verify DIR` checks an unpacked bundle against its
+Command line: `python -m compress_distill.bundle check DIR` checks an unpacked bundle against its
 manifest; `python -m compress_distill.bundle regenerate DIR` rebuilds its tables, figures and
 report with its own workflow and checks that the tables come out equal.
 """
@@ -33,6 +33,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from compress_distill.grid import compressor_of
 from compress_distill.io import atomic_writer, iter_jsonl, read_json, sha256_file, write_json
 from compress_distill.provenance import COMMIT_FILE, SUFFIX, code_version, hardware
 
@@ -54,7 +55,7 @@ README = """# compress-distill reproducibility bundle
 Check it (both do the same):
 
     sha256sum -c MANIFEST.sha256
-    python -m compress_distill.bundle verify .
+    python -m compress_distill.bundle check .
 
 Regenerate its tables, figures and report from the per-run files in results/, with the workflow
 in workflow/ and nothing trained or generated (needs the environment of
@@ -163,7 +164,7 @@ def training_set_card(
     stats: Mapping[str, Any], config: Mapping[str, Any], problem_cards: Mapping[str, Any]
 ) -> dict[str, Any]:
     teacher = config["teachers"][stats["teacher"]]
-    compressor = stats["variant"].removeprefix("truncated-")
+    compressor = compressor_of(stats["variant"])
     return {
         "teacher": stats["teacher"],
         "variant": stats["variant"],
@@ -191,8 +192,8 @@ def write_cards(root: Path, results: Path, config: Mapping[str, Any], workflow_d
     for name, card in problem_cards.items():
         write_json(root / "cards/problemsets" / f"{name}.json", card)
     count = len(problem_cards)
-    for stats_path in sorted((results / "datasets").glob("*/*/*.stats.json")):
-        stats = read_json(stats_path)
+    # The training sets' summary: each set's lengths with its tokens in every student's tokenizer.
+    for stats in read_json(results / "tables" / "training_sets.json"):
         card = training_set_card(stats, config, problem_cards)
         out = root / "cards/training_sets" / stats["teacher"] / stats["variant"]
         write_json(out / f"{stats['regime']}.json", card)
@@ -321,7 +322,7 @@ def _read_sha256(path: Path) -> dict[str, str]:
     return {name: digest for digest, name in (line.split("  ", 1) for line in lines if line)}
 
 
-def verify(directory: str | Path, names: Iterable[str] | None = None) -> list[str]:
+def changed_files(directory: str | Path, names: Iterable[str] | None = None) -> list[str]:
     """What `sha256sum -c MANIFEST.sha256` checks, for all files or only `names`: one line per
     missing or changed file; empty when the bundle checks out."""
     root = Path(directory)
@@ -366,20 +367,20 @@ def regenerate(directory: str | Path, cores: int = 1) -> list[str]:
         filter(None, [str(root / "workflow/src"), env.get("PYTHONPATH")])
     )
     subprocess.run(regenerate_command(cores), cwd=root, env=env, check=True)
-    return verify(root, bundled_tables(root))
+    return changed_files(root, bundled_tables(root))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m compress_distill.bundle", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("verify", help="check an unpacked bundle against MANIFEST.sha256")
+    commands.add_parser("check", help="check an unpacked bundle against MANIFEST.sha256")
     again = commands.add_parser("regenerate", help="rebuild tables, figures, report; compare")
     again.add_argument("--cores", type=int, default=1)
     for command in commands.choices.values():
         command.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "verify":
-        problems = verify(args.directory)
+    if args.command == "check":
+        problems = changed_files(args.directory)
         checked = len(_read_sha256(args.directory / MANIFEST))
         ok = f"OK: {checked} files match {MANIFEST}"
     else:

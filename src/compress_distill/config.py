@@ -68,6 +68,20 @@ def validate_config(
     return config
 
 
+def canonical(value: Any) -> Any:
+    """The value with every mapping's keys sorted, recursively (list order is meaning, kept).
+
+    Snakemake decides that params changed by comparing their text, so a config slice passed as a
+    param must not depend on the order its keys were written in: reordering a YAML file, or a
+    formatter doing it, must rerun nothing.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [canonical(item) for item in value]
+    return value
+
+
 def _undefined(key: str, kind: str, name: str, defined: dict[str, Any]) -> ConfigError:
     names = ", ".join(sorted(str(name) for name in defined)) or "none"
     return ConfigError(f"config key '{key}': undefined {kind} {name!r} (defined: {names})")
@@ -105,13 +119,13 @@ def _check_grid(config: dict[str, Any]) -> None:
     """Every name in `grid` (axes, exclusions, extra runs) must be a configured one."""
     if "grid" not in config:
         return
-    from compress_distill.grid import config_variants
+    from compress_distill.grid import MODES, config_variants
 
     known = {
         "teacher": config.get("teachers", {}),
         "variant": dict.fromkeys(config_variants(config)),
         "student": config.get("students", {}),
-        "mode": dict.fromkeys(("full", "lora")),
+        "mode": dict.fromkeys(MODES),
         "regime": dict.fromkeys(config["training_sets"]["regimes"]),
     }
     grid = config["grid"]

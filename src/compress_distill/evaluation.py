@@ -13,15 +13,13 @@ from typing import Any
 
 from compress_distill.engines import Request, SamplingSettings, make_engine
 from compress_distill.generation import build_messages
+from compress_distill.training import BASE_MODEL_FILE
 from compress_distill.verify import verify_rows
-
-# Written by training next to a LoRA adapter: which base model the adapter belongs to.
-BASE_POINTER = "base_model.json"
 
 
 def resolve_model(model_dir: str | Path) -> tuple[str, str | None]:
     """(model to load, LoRA adapter or None): a full model loads as is, an adapter on its base."""
-    pointer = Path(model_dir) / BASE_POINTER
+    pointer = Path(model_dir) / BASE_MODEL_FILE
     if not pointer.is_file():
         return str(model_dir), None
     return json.loads(pointer.read_text(encoding="utf-8"))["base_model"], str(model_dir)

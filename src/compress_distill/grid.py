@@ -1,18 +1,23 @@
-"""The study's grid: the variants of each teacher's training targets, and the runs over them.
+"""The study's design: the variants of each teacher's training targets, and the runs over them.
 
-Kept free of heavy imports: the Snakefile imports it to expand the grid.
+A *run* is one fine-tuning run of the grid (teacher, variant, student, mode, regime); its folder
+is results/runs/<Run.path>. Kept free of heavy imports: the Snakefile imports it to expand the grid.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 RAW = "raw"
 ANSWER_ONLY = "answer-only"
 TRUNCATED = "truncated-"
+# The study's variant order, by kind: raw, compressors, truncated-<compressor>, answer-only.
+VARIANT_KINDS = ("raw", "compressed", "truncated", "answer-only")
+MODES = ("full", "lora")
+RUN_KEYS = ("teacher", "variant", "student", "mode", "regime")
 
 
 def variant_names(compressors: Iterable[str], truncated: Iterable[str]) -> list[str]:
@@ -20,8 +25,50 @@ def variant_names(compressors: Iterable[str], truncated: Iterable[str]) -> list[
     return [RAW, *compressors, *(TRUNCATED + name for name in truncated), ANSWER_ONLY]
 
 
-MODES = ("full", "lora")
-RUN_KEYS = ("teacher", "variant", "student", "mode", "regime")
+def variant_kind(variant: str) -> str:
+    """raw, answer-only, truncated (truncated-<compressor>) or compressed (any other name)."""
+    if variant in (RAW, ANSWER_ONLY):
+        return variant
+    return "truncated" if variant.startswith(TRUNCATED) else "compressed"
+
+
+def compressor_of(variant: str) -> str | None:
+    """The compressor behind a compressed or truncated variant; None for raw and answer-only."""
+    kind = variant_kind(variant)
+    if kind == "truncated":
+        return variant.removeprefix(TRUNCATED)
+    return variant if kind == "compressed" else None
+
+
+def variant_sort_key(variant: str) -> tuple[int, str]:
+    """The study's variant order: raw, compressors, truncated-<compressor>, answer-only."""
+    return (VARIANT_KINDS.index(variant_kind(variant)), compressor_of(variant) or "")
+
+
+def dropping_compressors(compressors: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Compressors whose answer policy drops examples: every variant of a teacher trains on the
+    problems that survive all of them, so their outputs are inputs of every training set.
+    Append-policy compressors drop nothing, so a change to one reruns only its own branch."""
+    return [name for name, entry in compressors.items() if entry["answer_policy"] == "drop"]
+
+
+def run_settings(
+    student: Mapping[str, Any], mode: str, budget: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One run's training settings: the student's, its mode's, and the grid's budget (the same
+    epochs, or the same optimizer steps, for every variant). Exactly the config slice a run
+    depends on, so changing one student's learning rate reruns only its runs."""
+    if mode not in MODES:
+        raise ValueError(f"training mode must be one of {MODES}, got {mode!r}")
+    if budget["policy"] == "epochs":
+        steps = {"epochs": budget["epochs"]}
+    elif budget["policy"] == "steps":
+        steps = {"max_steps": budget["steps"]}
+    else:
+        raise ValueError(
+            f"training.budget.policy must be 'epochs' or 'steps', got {budget['policy']!r}"
+        )
+    return {**student["training"], **student[mode], **steps}
 
 
 @dataclass(frozen=True, order=True)

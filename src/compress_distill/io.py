@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -159,3 +160,20 @@ def stable_hash(data: Any, length: int = 16) -> str:
     """Hash of a JSON-serialisable value, independent of key order."""
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+# --- output folders ---------------------------------------------------------------------------
+
+
+def partial_dir(out_dir: Path) -> Path:
+    """Where an output folder is built before publish_dir renames it into place: beside it, so the
+    rename stays on one file system, and hidden, so nothing mistakes it for the output."""
+    return out_dir.parent / f".{out_dir.name}.partial"
+
+
+def publish_dir(tmp: Path, out_dir: Path) -> None:
+    """Rename the finished temporary folder to out_dir (replacing a stale one): readers see the
+    whole folder or none of it."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)

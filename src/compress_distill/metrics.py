@@ -1,8 +1,9 @@
 """The study's headline quantities, each defined once here.
 
-Per evaluation job (one run x one benchmark), `run_metrics` reduces the per-sample predictions.
-Against the raw run of the same teacher, student, mode, regime and benchmark, `derived_metrics`
-gives the ratios the paper reports. `tidy_table` pairs every row with its raw partner.
+Per evaluation job (one run x one benchmark), `evaluation_metrics` reduces the per-sample
+predictions. Against the raw run of the same teacher, student, mode, regime and benchmark,
+`derived_metrics` gives the ratios the paper reports. `tidy_table` pairs every row with its raw
+partner.
 
 Undefined values (a zero denominator, a missing raw run, a missing input) are None, never NaN or
 inf, so tables print "–" and plots skip the point.
@@ -10,16 +11,15 @@ inf, so tables print "–" and plots skip the point.
 
 from __future__ import annotations
 
-import math
-import numbers
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from compress_distill.grid import ANSWER_ONLY, RAW, RUN_KEYS, TRUNCATED, Run
+from compress_distill.grid import RAW, RUN_KEYS, TRUNCATED, Run, variant_kind, variant_sort_key
 from compress_distill.io import InputError, require_fields
+from compress_distill.stats import finite, ratio
 
 PREDICTION_FIELDS = ("problem_id", "seed", "verdict", "correct", "output_tokens", "hit_limit")
 DERIVED_METRICS = (
@@ -34,7 +34,7 @@ PARTNER_KEYS = (*(key for key in RUN_KEYS if key != "variant"), "benchmark")
 ROW_KEYS = (*RUN_KEYS, "benchmark")
 
 
-def run_metrics(predictions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def evaluation_metrics(predictions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Accuracy and output length of one evaluation job.
 
     With k seeds (k = 1 for greedy decoding) over the same N problems, and rows r:
@@ -48,7 +48,9 @@ def run_metrics(predictions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     Every seed must cover the same problems, once each: a partial job would bias the mean.
     """
     if not predictions:
-        raise ValueError("run_metrics: no predictions (an empty evaluation job has no metrics)")
+        raise ValueError(
+            "evaluation_metrics: no predictions (an empty evaluation job has no metrics)"
+        )
     by_seed: dict[int, dict[str, Mapping[str, Any]]] = defaultdict(dict)
     for index, row in enumerate(predictions):
         where = f"prediction {index} (problem {row.get('problem_id')!r})"
@@ -81,24 +83,9 @@ def run_metrics(predictions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def finite(value: Any) -> float | None:
-    """A finite number, or None for a missing or non-finite one."""
-    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _ratio(numerator: Any, denominator: Any) -> float | None:
-    """numerator / denominator; None when either is missing or the denominator is zero."""
-    num, den = finite(numerator), finite(denominator)
-    if num is None or den is None or den == 0:
-        return None
-    return num / den
-
-
 def _efficiency(row: Mapping[str, Any]) -> float | None:
     """Accuracy per output token: accuracy / mean_output_tokens."""
-    return _ratio(row.get("accuracy"), row.get("mean_output_tokens"))
+    return ratio(row.get("accuracy"), row.get("mean_output_tokens"))
 
 
 def derived_metrics(run: Mapping[str, Any], raw: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -118,15 +105,15 @@ def derived_metrics(run: Mapping[str, Any], raw: Mapping[str, Any] | None) -> di
     if raw is None:
         return dict.fromkeys(DERIVED_METRICS)
     return {
-        "accuracy_retention": _ratio(run.get("accuracy"), raw.get("accuracy")),
-        "inference_length_reduction": _ratio(
+        "accuracy_retention": ratio(run.get("accuracy"), raw.get("accuracy")),
+        "inference_length_reduction": ratio(
             raw.get("mean_output_tokens"), run.get("mean_output_tokens")
         ),
-        "training_token_ratio": _ratio(run.get("train_tokens"), raw.get("train_tokens")),
-        "training_speedup": _ratio(
+        "training_token_ratio": ratio(run.get("train_tokens"), raw.get("train_tokens")),
+        "training_speedup": ratio(
             raw.get("wall_time_all_attempts_s"), run.get("wall_time_all_attempts_s")
         ),
-        "per_token_efficiency_gain": _ratio(_efficiency(run), _efficiency(raw)),
+        "per_token_efficiency_gain": ratio(_efficiency(run), _efficiency(raw)),
     }
 
 
@@ -142,14 +129,14 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def make_record(
+def metrics_row(
     run: Run,
     benchmark: str,
     metrics: Mapping[str, Any],
     train_metrics: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """One tidy_table input: run keys, benchmark, the evaluation's metrics (run_metrics of its
-    predictions) and the (flattened) training metrics.
+    """One tidy_table input: run keys, benchmark, the evaluation's metrics (evaluation_metrics of
+    its predictions) and the (flattened) training metrics.
 
     A key both sides carry (train_metrics.json repeats `mode`) must agree: a mismatch means the
     files of two different runs were paired.
@@ -163,29 +150,6 @@ def make_record(
             )
         record[key] = value
     return record
-
-
-VARIANT_KINDS = ("raw", "compressed", "truncated", "answer-only")
-
-
-def variant_kind(variant: str) -> str:
-    """raw, answer-only, truncated (truncated-<compressor>) or compressed (any other name)."""
-    if variant in (RAW, ANSWER_ONLY):
-        return variant
-    return "truncated" if variant.startswith(TRUNCATED) else "compressed"
-
-
-def compressor_of(variant: str) -> str | None:
-    """The compressor behind a compressed or truncated variant; None for raw and answer-only."""
-    kind = variant_kind(variant)
-    if kind == "truncated":
-        return variant.removeprefix(TRUNCATED)
-    return variant if kind == "compressed" else None
-
-
-def variant_sort_key(variant: str) -> tuple[int, str]:
-    """The study's variant order: raw, compressors, truncated-<compressor>, answer-only."""
-    return (VARIANT_KINDS.index(variant_kind(variant)), compressor_of(variant) or "")
 
 
 def _sortable(value: Any) -> tuple[int, Any]:

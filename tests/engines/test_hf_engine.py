@@ -2,38 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from compress_distill.engines import Request, SamplingSettings, make_engine
+from compress_distill.engines import SamplingSettings, make_engine
 from compress_distill.engines.hf_engine import TransformersEngine
+
+from .conftest import requests
+
+pytestmark = pytest.mark.slow
 
 PROMPTS = [f"What is {i} + {i * 3}?" + " Think." * (i % 3) for i in range(6)]
 
 
-def requests() -> list[Request]:
-    return [Request(messages=[{"role": "user", "content": p}]) for p in PROMPTS]
-
-
-@pytest.fixture(scope="module")
-def engine(tiny_model_dir: Path) -> Iterator[TransformersEngine]:
-    eng = make_engine("transformers", str(tiny_model_dir), {"batch_size": 4})
-    assert isinstance(eng, TransformersEngine)
-    yield eng
-    eng.close()
-
-
-def test_batched_equals_unbatched_greedy(engine: TransformersEngine) -> None:
+def test_batched_equals_unbatched_greedy(hf_engine: TransformersEngine) -> None:
     sampling = SamplingSettings(max_tokens=24)
-    engine.batch_size = 4  # prompts of different lengths: left padding inside a batch
-    batched = engine.generate(requests(), sampling)
-    engine.batch_size = 1
+    hf_engine.batch_size = 4  # prompts of different lengths: left padding inside a batch
+    batched = hf_engine.generate(requests(PROMPTS), sampling)
+    hf_engine.batch_size = 1
     try:
-        single = engine.generate(requests(), sampling)
+        single = hf_engine.generate(requests(PROMPTS), sampling)
     finally:
-        engine.batch_size = 4
+        hf_engine.batch_size = 4
     assert batched == single
     assert len(batched) == len(PROMPTS)
     for c in batched:
@@ -47,25 +38,25 @@ def test_batched_equals_unbatched_greedy(engine: TransformersEngine) -> None:
     ids=["eager-attention", "static-cache"],
 )
 def test_speed_settings_keep_greedy_outputs(
-    engine: TransformersEngine, tiny_model_dir: Path, speed_args: dict[str, str]
+    hf_engine: TransformersEngine, tiny_model_dir: Path, speed_args: dict[str, str]
 ) -> None:
     other = make_engine("transformers", str(tiny_model_dir), {"batch_size": 4, **speed_args})
     assert isinstance(other, TransformersEngine)
     if "attn_implementation" in speed_args:
         assert other._model.config._attn_implementation == speed_args["attn_implementation"]
     try:
-        assert other.generate(requests(), SamplingSettings(max_tokens=24)) == engine.generate(
-            requests(), SamplingSettings(max_tokens=24)
-        )
+        assert other.generate(
+            requests(PROMPTS), SamplingSettings(max_tokens=24)
+        ) == hf_engine.generate(requests(PROMPTS), SamplingSettings(max_tokens=24))
     finally:
         other.close()
 
 
-def test_stop_strings_are_honoured(engine: TransformersEngine) -> None:
-    free = engine.generate(requests(), SamplingSettings(max_tokens=24))
+def test_stop_strings_are_honoured(hf_engine: TransformersEngine) -> None:
+    free = hf_engine.generate(requests(PROMPTS), SamplingSettings(max_tokens=24))
     # Stop on a piece that the free run produced, after its first characters.
     stop = next(c.text[3:5] for c in free if len(c.text) >= 5)
-    stopped = engine.generate(requests(), SamplingSettings(max_tokens=24, stop=(stop,)))
+    stopped = hf_engine.generate(requests(PROMPTS), SamplingSettings(max_tokens=24, stop=(stop,)))
     for f, s in zip(free, stopped, strict=True):
         if stop in f.text:
             assert s.text == f.text[: f.text.index(stop)]
@@ -76,16 +67,18 @@ def test_stop_strings_are_honoured(engine: TransformersEngine) -> None:
     assert any(stop in f.text for f in free)
 
 
-def test_sampling_is_seeded(engine: TransformersEngine) -> None:
+def test_sampling_is_seeded(hf_engine: TransformersEngine) -> None:
     sampling = SamplingSettings(temperature=1.0, max_tokens=12, seed=7)
-    first = engine.generate(requests(), sampling)
-    assert first == engine.generate(requests(), sampling)
-    other = engine.generate(requests(), SamplingSettings(temperature=1.0, max_tokens=12, seed=8))
+    first = hf_engine.generate(requests(PROMPTS), sampling)
+    assert first == hf_engine.generate(requests(PROMPTS), sampling)
+    other = hf_engine.generate(
+        requests(PROMPTS), SamplingSettings(temperature=1.0, max_tokens=12, seed=8)
+    )
     assert first != other
 
 
-def test_info_and_empty_input(engine: TransformersEngine, tiny_model_dir: Path) -> None:
-    info = engine.info()
+def test_info_and_empty_input(hf_engine: TransformersEngine, tiny_model_dir: Path) -> None:
+    info = hf_engine.info()
     assert info["engine"] == "transformers" and info["model"] == str(tiny_model_dir)
     assert info["engine_version"]
-    assert engine.generate([], SamplingSettings()) == []
+    assert hf_engine.generate([], SamplingSettings()) == []

@@ -22,13 +22,15 @@ from compress_distill.compression import (
 from compress_distill.engines import Request, SamplingSettings, make_engine
 from compress_distill.tasks.arithmetic import ArithmeticSpec, make_problems
 
+from ..conftest import ROOT
+from .conftest import VLLM_ARGS
+
 pytest.importorskip("vllm")
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 # The tiny Llama has 2048 positions and one token per character: the prompt file (~1.1 k chars)
 # plus a one-step concise trace fits, with room for the reply.
-ENGINE_ARGS = {"dtype": "float32", "max_model_len": 2048, "enforce_eager": True, "seed": 0}
+ENGINE_ARGS = VLLM_ARGS | {"max_model_len": 2048}
 SPEC = ArithmeticSpec(min_operations=1, max_operations=1, digits=2, form="bare")
 
 

@@ -10,35 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from compress_distill.engines import Request, SamplingSettings, make_engine
+from compress_distill.engines import SamplingSettings, make_engine
 from compress_distill.engines.hf_engine import TransformersEngine
+
+from .conftest import PROMPTS, VLLM_ARGS, requests
 
 pytest.importorskip("vllm")
 from compress_distill.engines.vllm_engine import VLLMEngine
 
 pytestmark = pytest.mark.slow
 
-PROMPTS = [f"Q{i}: what is {i} + {2 * i}?" + " Show work." * (i % 4) for i in range(12)]
-# vLLM and transformers both in float32: greedy decoding then agrees token for token.
-ENGINE_ARGS = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True, "seed": 0}
-
-
-def requests() -> list[Request]:
-    return [Request(messages=[{"role": "user", "content": p}]) for p in PROMPTS]
-
 
 @pytest.fixture(scope="module")
 def vllm_engine(tiny_model_dir: Path) -> Iterator[VLLMEngine]:
-    engine = make_engine("vllm", str(tiny_model_dir), ENGINE_ARGS)
+    engine = make_engine("vllm", str(tiny_model_dir), VLLM_ARGS)
     assert isinstance(engine, VLLMEngine)
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def hf_engine(tiny_model_dir: Path) -> Iterator[TransformersEngine]:
-    engine = make_engine("transformers", str(tiny_model_dir), {"batch_size": 12})
-    assert isinstance(engine, TransformersEngine)
     yield engine
     engine.close()
 

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from compress_distill.engines import Request, SamplingSettings, make_engine
+from compress_distill.engines import SamplingSettings, make_engine
+from compress_distill.engines.hf_engine import TransformersEngine
+
+from .conftest import VLLM_ARGS, requests
 
 pytest.importorskip("vllm")
 pytest.importorskip("peft")
@@ -16,7 +19,9 @@ PROMPTS = [f"Q{i}: what is {i} + {2 * i}?" for i in range(8)]
 MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
-def test_lora_adapter_is_applied(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_lora_adapter_is_applied(
+    tiny_model_dir: Path, hf_engine: TransformersEngine, tmp_path: Path
+) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -33,17 +38,14 @@ def test_lora_adapter_is_applied(tiny_model_dir: Path, tmp_path: Path) -> None:
     peft_model.merge_and_unload().save_pretrained(tmp_path / "merged")
     AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(tmp_path / "merged")
 
-    requests = [Request(messages=[{"role": "user", "content": p}]) for p in PROMPTS]
     sampling = SamplingSettings(max_tokens=24)
-    args = {"dtype": "float32", "max_model_len": 512, "enforce_eager": True}
     with make_engine(
-        "vllm", str(tiny_model_dir), args | {"lora_path": str(tmp_path / "adapter")}
+        "vllm", str(tiny_model_dir), VLLM_ARGS | {"lora_path": str(tmp_path / "adapter")}
     ) as eng:
         assert eng.info()["lora_path"] == str(tmp_path / "adapter")
-        with_lora = eng.generate(requests, sampling)
+        with_lora = eng.generate(requests(PROMPTS), sampling)
     with make_engine("transformers", str(tmp_path / "merged"), {"batch_size": 8}) as hf:
-        merged = hf.generate(requests, sampling)
-    with make_engine("transformers", str(tiny_model_dir), {"batch_size": 8}) as hf:
-        plain = hf.generate(requests, sampling)
+        merged = hf.generate(requests(PROMPTS), sampling)
+    plain = hf_engine.generate(requests(PROMPTS), sampling)
     assert [c.text for c in with_lora] == [c.text for c in merged]
     assert [c.text for c in with_lora] != [c.text for c in plain]

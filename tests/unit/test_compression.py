@@ -240,6 +240,7 @@ def test_prune_settings_are_checked() -> None:
         PruneCompressor(0.5, {"kind": "model", "model": "x", "temperature": 1})
 
 
+@pytest.mark.slow
 def test_prune_with_a_model_scorer(tiny_model_dir: Path) -> None:
     from compress_distill.compression.prune import SurprisalScorer
 
@@ -429,7 +430,7 @@ def _word_tokenizer(texts: Sequence[str]) -> Any:
 
 @pytest.mark.parametrize("kind", ["chars", "words"])
 def test_truncation_matches_compressed_length_in_tokens(kind: str) -> None:
-    from compress_distill.models import build_char_tokenizer
+    from compress_distill.students.tokenizers import build_char_tokenizer
 
     rows = ROWS["verbose"][:40] + ROWS["concise"][:40]
     compressed = ExtractiveCompressor().compress([r["completion"] for r in rows], rows)

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compress_distill.config import ConfigError, validate_config
+from compress_distill.config import ConfigError, canonical, load_schema, validate_config
+from compress_distill.grid import MODES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schemas/config.schema.yaml"
@@ -82,3 +83,19 @@ def test_bad_config_names_the_key(edit, message):
     with pytest.raises(ConfigError) as info:
         _validate(config)
     assert message in str(info.value)
+
+
+def test_canonical_sorts_keys_at_every_level_and_keeps_list_order():
+    one = {"b": 1, "a": {"y": [{"q": 1, "p": 2}, 3], "x": None}}
+    other = {"a": {"x": None, "y": [{"p": 2, "q": 1}, 3]}, "b": 1}
+    assert repr(canonical(one)) == repr(canonical(other))
+    assert list(canonical(one)) == ["a", "b"]
+    assert canonical(one)["a"]["y"][1] == 3
+
+
+def test_schema_modes_are_the_grid_modes():
+    """The schema cannot import Python: its mode lists must spell grid.MODES."""
+    schema = load_schema(SCHEMA)
+    students = schema["$defs"]["student"]["properties"]
+    assert [mode for mode in MODES if mode in students] == list(MODES)
+    assert schema["$defs"]["mode"]["enum"] == list(MODES)

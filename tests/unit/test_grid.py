@@ -4,7 +4,16 @@ import pytest
 import yaml
 
 from compress_distill.config import ConfigError, validate_config
-from compress_distill.grid import Run, config_runs, expand_grid
+from compress_distill.grid import (
+    Run,
+    compressor_of,
+    config_runs,
+    dropping_compressors,
+    expand_grid,
+    run_settings,
+    variant_kind,
+    variant_sort_key,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # 7 truncation ablations: compressor A for all four students, compressor B for three.
@@ -107,3 +116,49 @@ def test_exclusions_and_extra_runs_without_duplicates():
 def test_grid_references_are_checked(edit, message):
     with pytest.raises(ConfigError, match=message):
         _config(edit=edit)
+
+
+def test_variant_order():
+    variants = ["answer-only", "truncated-b", "b", "truncated-a", "raw", "a"]
+    assert sorted(variants, key=variant_sort_key) == [
+        "raw",
+        "a",
+        "b",
+        "truncated-a",
+        "truncated-b",
+        "answer-only",
+    ]
+
+
+def test_variant_kind_and_compressor():
+    assert [variant_kind(v) for v in ("raw", "ext", "truncated-ext", "answer-only")] == [
+        "raw",
+        "compressed",
+        "truncated",
+        "answer-only",
+    ]
+    assert [compressor_of(v) for v in ("raw", "ext", "truncated-ext", "answer-only")] == [
+        None,
+        "ext",
+        "ext",
+        None,
+    ]
+
+
+def test_dropping_compressors_are_those_with_the_drop_policy():
+    compressors = {"a": {"answer_policy": "append"}, "b": {"answer_policy": "drop"}}
+    assert dropping_compressors(compressors) == ["b"]
+
+
+def test_run_settings_merge_student_mode_and_budget():
+    student = {
+        "training": {"learning_rate": 1e-3, "max_length": 512},
+        "lora": {"learning_rate": 2e-3},
+    }
+    student["full"] = {}
+    by_epochs = run_settings(student, "lora", {"policy": "epochs", "epochs": 2})
+    assert by_epochs == {"learning_rate": 2e-3, "max_length": 512, "epochs": 2}
+    by_steps = run_settings(student, "full", {"policy": "steps", "steps": 30})
+    assert by_steps == {"learning_rate": 1e-3, "max_length": 512, "max_steps": 30}
+    with pytest.raises(ValueError, match="training mode"):
+        run_settings(student, "qlora", {"policy": "epochs", "epochs": 1})

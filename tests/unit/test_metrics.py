@@ -7,11 +7,10 @@ from compress_distill.io import InputError
 from compress_distill.metrics import (
     DERIVED_METRICS,
     derived_metrics,
-    make_record,
-    run_metrics,
+    evaluation_metrics,
+    metrics_row,
     tidy_table,
     truncation_pairs,
-    variant_sort_key,
 )
 
 
@@ -60,7 +59,9 @@ def study_records(benchmarks=("b",), modes=("full",)):
                     "mode": mode,
                 }
                 records.append(
-                    make_record(run, benchmark, run_metrics(predictions(correct, tokens)), train)
+                    metrics_row(
+                        run, benchmark, evaluation_metrics(predictions(correct, tokens)), train
+                    )
                 )
     return records
 
@@ -69,14 +70,14 @@ def study_rows(**kwargs):
     return tidy_table(study_records(**kwargs))
 
 
-def test_run_metrics_one_seed():
+def test_evaluation_metrics_one_seed():
     rows = [
         pred(0, tokens=10),
         pred(1, tokens=20),
         pred(2, correct=False, tokens=30, hit_limit=True),
         pred(3, correct=False, tokens=100, verdict="no_answer"),
     ]
-    assert run_metrics(rows) == {
+    assert evaluation_metrics(rows) == {
         "n_problems": 4,
         "n_seeds": 1,
         "accuracy": 0.5,
@@ -88,31 +89,31 @@ def test_run_metrics_one_seed():
     }
 
 
-def test_run_metrics_several_seeds_mean_and_sample_std():
+def test_evaluation_metrics_several_seeds_mean_and_sample_std():
     # Per-seed accuracies 0.5, 1.0, 0.75: mean 0.75, sample std 0.25.
-    metrics = run_metrics(predictions([2, 4, 3]))
+    metrics = evaluation_metrics(predictions([2, 4, 3]))
     assert (metrics["n_problems"], metrics["n_seeds"]) == (4, 3)
     assert metrics["accuracy"] == pytest.approx(0.75)
     assert metrics["accuracy_std"] == pytest.approx(0.25)
 
 
-def test_run_metrics_zero_accuracy_and_zero_tokens():
-    metrics = run_metrics(predictions([0], tokens=0))
+def test_evaluation_metrics_zero_accuracy_and_zero_tokens():
+    metrics = evaluation_metrics(predictions([0], tokens=0))
     assert metrics["accuracy"] == 0.0
     assert metrics["mean_output_tokens"] == 0.0
 
 
-def test_run_metrics_rejects_empty_duplicate_partial_and_incomplete_rows():
+def test_evaluation_metrics_rejects_empty_duplicate_partial_and_incomplete_rows():
     with pytest.raises(ValueError, match="no predictions"):
-        run_metrics([])
+        evaluation_metrics([])
     with pytest.raises(InputError, match="duplicate prediction for seed 0"):
-        run_metrics([pred(0), pred(0)])
+        evaluation_metrics([pred(0), pred(0)])
     with pytest.raises(InputError, match="seed 1 has predictions for 1 of the 2 problems"):
-        run_metrics([pred(0), pred(1), pred(0, seed=1)])
+        evaluation_metrics([pred(0), pred(1), pred(0, seed=1)])
     row = pred(0)
     del row["output_tokens"]
     with pytest.raises(InputError, match="'output_tokens'"):
-        run_metrics([row])
+        evaluation_metrics([row])
 
 
 RAW = {
@@ -208,15 +209,15 @@ def test_tidy_table_sorts_regimes_numerically():
     assert [row["regime"] for row in tidy_table(records)] == [600, 1000]
 
 
-def test_make_record_flattens_training_metrics_and_checks_shared_keys():
+def test_metrics_row_flattens_training_metrics_and_checks_shared_keys():
     run = Run("t", "raw", "s", "lora", 100)
     train = {"train_tokens": 5, "mode": "lora", "peak_memory": {"bytes": 7, "kind": "rss"}}
-    record = make_record(run, "b", run_metrics([pred(0)]), train)
+    record = metrics_row(run, "b", evaluation_metrics([pred(0)]), train)
     assert record["peak_memory.bytes"] == 7
     assert record["train_tokens"] == 5
     assert record["accuracy"] == 1.0
     with pytest.raises(InputError, match="mode='full'"):
-        make_record(run, "b", run_metrics([pred(0)]), train | {"mode": "full"})
+        metrics_row(run, "b", evaluation_metrics([pred(0)]), train | {"mode": "full"})
 
 
 def test_truncation_pairs_put_each_compressor_next_to_its_twin():
@@ -225,15 +226,3 @@ def test_truncation_pairs_put_each_compressor_next_to_its_twin():
     assert pair["truncated"]["variant"] == "truncated-llm_a"
     # 0.625 - 0.375
     assert pair["accuracy_difference"] == pytest.approx(0.25)
-
-
-def test_variant_order():
-    variants = ["answer-only", "truncated-b", "b", "truncated-a", "raw", "a"]
-    assert sorted(variants, key=variant_sort_key) == [
-        "raw",
-        "a",
-        "b",
-        "truncated-a",
-        "truncated-b",
-        "answer-only",
-    ]

@@ -2,16 +2,13 @@ import struct
 
 import pytest
 
-from compress_distill.plots import (
-    ANSWER_ONLY_COLOR,
-    RAW_COLOR,
-    _by_benchmark,
+from compress_distill.plots import FIGURES, write_figures
+from compress_distill.plots.figures import (
     plot_compression_ratios,
     plot_compression_vs_truncation,
     plot_retention_vs_efficiency,
-    variant_colors,
-    write_figures,
 )
+from compress_distill.plots.style import ANSWER_ONLY_COLOR, RAW_COLOR, by_benchmark, variant_colors
 from tests.unit.test_metrics import study_rows
 
 RATIOS = {
@@ -19,13 +16,6 @@ RATIOS = {
     for teacher in ("t", "u")
     for compressor in ("llm_a", "prune")
 }
-FIGURES = (
-    "accuracy_vs_length",
-    "training_cost",
-    "compression_ratios",
-    "compression_vs_truncation",
-    "retention_vs_efficiency",
-)
 
 
 def png_size(path):
@@ -83,11 +73,11 @@ def test_variant_colours_are_stable_across_subsets():
 
 def test_ratio_figures_take_a_panel_per_benchmark(tmp_path):
     rows = study_rows(benchmarks=("b", "a"), modes=("full", "lora"))
-    groups = _by_benchmark(rows)
+    groups = by_benchmark(rows)
     assert [name for name, _ in groups] == ["a", "b"]
     assert [{row["benchmark"] for row in group} for _, group in groups] == [{"a"}, {"b"}]
     single = study_rows()
-    assert _by_benchmark(single) == [(None, single)]
+    assert by_benchmark(single) == [(None, single)]
     # Two panels side by side still fit one column.
     for plot in (plot_retention_vs_efficiency, plot_compression_vs_truncation):
         _, png = plot(rows, tmp_path / plot.__name__)

@@ -1,4 +1,5 @@
-"""Students' training: completion-only loss, packing, LoRA adapters, determinism, resume, launch."""
+"""Students' training: settings and jobs, completion-only loss, packing, LoRA adapters, determinism,
+resume, launch. Tests that build or train a model are marked slow."""
 
 from __future__ import annotations
 
@@ -13,25 +14,26 @@ from typing import Any
 
 import pytest
 
-from compress_distill.io import read_json, write_jsonl
-from compress_distill.training import (
-    BASE_MODEL_FILE,
+from compress_distill.io import read_json, write_json, write_jsonl
+from compress_distill.training import BASE_MODEL_FILE
+from compress_distill.training.checkpoints import latest_checkpoint
+from compress_distill.training.launch import launch_command
+from compress_distill.training.records import (
     LOSS_FILE,
     METRICS_FILE,
-    TrainSettings,
-    build_base_model,
-    latest_checkpoint,
-    launch_command,
+    mean_loss_over_steps,
+    weights_sha256,
+)
+from compress_distill.training.run import train
+from compress_distill.training.settings import TrainJob, TrainSettings
+from compress_distill.training.trainer import (
     load_trained_model,
     make_trainer,
-    mean_loss_over_steps,
     save_trained_model,
-    train,
-    weights_sha256,
-    write_spec,
 )
 
 torch = pytest.importorskip("torch")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _examples(n: int, seed: int = 0, steps: int = 1) -> list[dict[str, Any]]:
@@ -100,6 +102,32 @@ def test_settings_from_config() -> None:
         TrainSettings.from_config({"warmup_ratio": 1.5})
 
 
+def test_job_spec_round_trips_and_its_errors_name_file_and_key(tmp_path: Path) -> None:
+    settings = TrainSettings(max_steps=3, lora_target_modules=["q_proj", "v_proj"])
+    job = TrainJob("d.jsonl", "base", "out", "ckpt", "lora", settings, 2, metrics_path="m.json")
+    assert job.out_dir == Path("out") and job.loss_path is None  # paths, given as strings
+    spec = tmp_path / "spec.json"
+    job.to_json(spec)
+    assert TrainJob.from_json(spec) == job
+    with pytest.raises(ValueError, match="training mode must be one of"):
+        TrainJob("d.jsonl", "base", "out", "ckpt", "qlora", settings)
+
+    good = read_json(spec)
+    bad_specs = [
+        ({k: v for k, v in good.items() if k != "dataset_path"}, r"spec has no \['dataset_path'\]"),
+        (good | {"gpus": 2}, r"unknown spec key\(s\) \['gpus'\]"),
+        (good | {"mode": "qlora"}, "training mode must be one of"),
+        (good | {"settings": {"lr": 1}}, r"settings: unknown training setting\(s\) \['lr'\]"),
+        (good | {"out_dir": None}, "out_dir must be a path"),
+    ]
+    for bad, message in bad_specs:
+        write_json(spec, bad)
+        with pytest.raises(ValueError, match=message) as error:
+            TrainJob.from_json(spec)
+        assert str(error.value).startswith(f"{spec}: ")
+
+
+@pytest.mark.slow
 def test_completion_only_masking(dataset: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     settings = TrainSettings(per_device_batch_size=6, max_steps=1)
     trainer = make_trainer(dataset, tiny_model_dir, tmp_path / "ckpt", "full", settings)
@@ -115,6 +143,7 @@ def test_completion_only_masking(dataset: Path, tiny_model_dir: Path, tmp_path: 
         _check_labels(tokenizer, examples, ids[:length], labels[:length])
 
 
+@pytest.mark.slow
 def test_packing_keeps_examples_apart(dataset: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     settings = TrainSettings(per_device_batch_size=1, max_length=128, packing=True, max_steps=1)
     trainer = make_trainer(dataset, tiny_model_dir, tmp_path / "ckpt", "full", settings)
@@ -147,6 +176,7 @@ def test_packing_keeps_examples_apart(dataset: Path, tiny_model_dir: Path, tmp_p
         assert not torch.allclose(plain[:, start:end], alone, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_grouped_batches_pad_less_and_cover_every_example(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -177,6 +207,7 @@ def test_grouped_batches_pad_less_and_cover_every_example(
     assert grouped_padding < random_padding
 
 
+@pytest.mark.slow
 def test_lora_adapter_reloads_on_its_base(
     dataset: Path, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -204,6 +235,7 @@ def test_lora_adapter_reloads_on_its_base(
     assert not torch.allclose(reloaded_logits, base_logits, atol=1e-4)  # the adapter matters
 
 
+@pytest.mark.slow
 def test_same_seed_same_loss(dataset: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     settings = TrainSettings(
         learning_rate=5e-3, max_steps=6, per_device_batch_size=4, logging_steps=2, lora_r=4
@@ -212,7 +244,7 @@ def test_same_seed_same_loss(dataset: Path, tiny_model_dir: Path, tmp_path: Path
     for name in ("a", "b"):
         out = tmp_path / name
         metrics = train(
-            dataset, tiny_model_dir, out, tmp_path / f"ckpt-{name}", "lora", settings, 1
+            TrainJob(dataset, tiny_model_dir, out, tmp_path / f"ckpt-{name}", "lora", settings, 1)
         )
         runs.append(metrics)
         assert read_json(out / METRICS_FILE) == metrics
@@ -227,6 +259,7 @@ def test_same_seed_same_loss(dataset: Path, tiny_model_dir: Path, tmp_path: Path
     assert a["trainable_parameters"] < a["parameters"]
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_from_its_checkpoint(tiny_model_dir: Path, tmp_path: Path) -> None:
     data = tmp_path / "train.jsonl"
     write_jsonl(data, _examples(48, seed=1, steps=2))
@@ -241,8 +274,10 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_model_dir: Path, tmp_path: 
     out, ckpt, spec = tmp_path / "out", tmp_path / "ckpt", tmp_path / "spec.json"
     # The train rule's layout: metrics and loss curve beside the model folder, not in it.
     metrics_path, loss_path = tmp_path / METRICS_FILE, tmp_path / LOSS_FILE
-    write_spec(spec, data, tiny_model_dir, out, ckpt, "full", settings, 1, metrics_path, loss_path)
-    command = launch_command(spec, gpus=1, strategy="ddp")
+    TrainJob(data, tiny_model_dir, out, ckpt, "full", settings, 1, metrics_path, loss_path).to_json(
+        spec
+    )
+    command = launch_command(spec, gpus=1, strategy="ddp", workflow_dir=ROOT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     with (tmp_path / "first.log").open("w") as log:
@@ -267,7 +302,7 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_model_dir: Path, tmp_path: 
     assert resumed["wall_time_all_attempts_s"] > resumed["wall_time_s"]
 
     reference = train(
-        data, tiny_model_dir, tmp_path / "ref", tmp_path / "ref-ckpt", "full", settings, 1
+        TrainJob(data, tiny_model_dir, tmp_path / "ref", tmp_path / "ref-ckpt", "full", settings, 1)
     )
     # Model, optimizer, scheduler and RNG states come back from the checkpoint and the data order
     # is seeded per epoch, so on CPU with the same thread count the resumed run is bitwise equal.
@@ -294,77 +329,39 @@ def test_mean_loss_over_steps_weights_windows() -> None:
 
 
 def test_launch_command(tmp_path: Path) -> None:
-    from accelerate.commands.launch import launch_command_parser
+    from accelerate.commands.config.config_args import load_config_from_file
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
 
     spec = tmp_path / "spec.json"
     module = ["-m", "compress_distill.training", "--spec", str(spec)]
-    assert launch_command(spec, 0) == [sys.executable, *module]
-    assert launch_command(spec, 1, "fsdp") == [sys.executable, *module]
+    assert launch_command(spec, 0, "ddp", ROOT) == [sys.executable, *module]
+    assert launch_command(spec, 1, "fsdp", ROOT) == [sys.executable, *module]
 
-    ddp = launch_command(spec, 4, "ddp", main_process_port=29611)
+    ddp = launch_command(spec, 4, "ddp", ROOT, main_process_port=29611)
     assert ddp[:2] == ["accelerate", "launch"] and ddp[-len(module) :] == module
-    fsdp = launch_command(spec, 2, "fsdp")
+    fsdp = launch_command(spec, 2, "fsdp", ROOT)
+    for command, strategy in ((ddp, "ddp"), (fsdp, "fsdp")):
+        config = command[command.index("--config_file") + 1]
+        assert config == str(ROOT / "configs" / "accelerate" / f"{strategy}.yaml")
+        assert load_config_from_file(config).num_machines == 1
     parser = launch_command_parser()
-    parsed = parser.parse_args(ddp[2:])  # accelerate itself accepts every flag
+    # accelerate itself accepts every flag; with the config file read in, as `accelerate launch`:
+    parsed, _, _ = _validate_launch_command(parser.parse_args(ddp[2:]))
     assert parsed.num_processes == 4 and parsed.multi_gpu and not parsed.use_fsdp
     assert parsed.module and parsed.training_script == "compress_distill.training"
     assert parsed.training_script_args == ["--spec", str(spec)]
     assert parsed.main_process_port == 29611
-    parsed = parser.parse_args(fsdp[2:])
+    # Precision comes from the training settings (bf16), not from the launcher.
+    assert parsed.mixed_precision == "no" and parsed.dynamo_backend == "no"
+    parsed, _, _ = _validate_launch_command(parser.parse_args(fsdp[2:]))
     assert parsed.num_processes == 2 and parsed.use_fsdp and not parsed.multi_gpu
-    assert parsed.fsdp_state_dict_type == "FULL_STATE_DICT"
+    assert parsed.fsdp_version == 2 and parsed.fsdp_state_dict_type == "FULL_STATE_DICT"
+    assert parsed.fsdp_auto_wrap_policy == "TRANSFORMER_BASED_WRAP"
+    assert parsed.mixed_precision == "no" and parsed.main_process_port is None
     with pytest.raises(ValueError, match="strategy"):
-        launch_command(spec, 2, "deepspeed")  # type: ignore[arg-type]
-
-
-def test_pretraining_learns_the_texts(tiny_model_dir: Path, tmp_path: Path) -> None:
-    student = {
-        "kind": "from_config",
-        "architecture": {"hidden_size": 32, "num_layers": 2, "num_heads": 2},
-        "pretrain": {"steps": 60, "learning_rate": 3e-3, "batch_size": 4, "max_length": 64},
-    }
-    texts = ["3 + 4 = 7. The answer is 7."] * 50
-    pretrain = build_base_model(student, tiny_model_dir, tmp_path / "base", texts)["pretrain"]
-    assert pretrain["final_loss"] < pretrain["first_loss"] / 3
-    assert pretrain["tokens"] == 60 * 4 * 64
-
-
-def test_build_base_model(tiny_model_dir: Path, tmp_path: Path) -> None:
-    student = {
-        "kind": "from_config",
-        "architecture": {"hidden_size": 32, "num_layers": 2, "num_heads": 2},
-        "pretrain": {"steps": 3, "learning_rate": 1e-3, "batch_size": 1, "max_length": 64},
-    }
-    texts = [f"Tom has {n} apples and buys {n + 3} more, so {2 * n + 3} in all." for n in range(20)]
-    out = tmp_path / "base"
-    metrics = build_base_model(student, tiny_model_dir, out, texts)
-    assert read_json(out / "base_metrics.json") == metrics
-    assert metrics["pretrain"]["steps"] == 3 and metrics["pretrain"]["tokens"] > 0
-    assert metrics["weights_sha256"] == weights_sha256(out)
-    model, tokenizer = load_trained_model(out)
-    assert model.config.hidden_size == 32 and model.config.num_hidden_layers == 2
-    assert tokenizer.chat_template is not None
-    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temporary left
-    again = build_base_model(student, tiny_model_dir, tmp_path / "again", texts)
-    assert again["weights_sha256"] == metrics["weights_sha256"]  # seeded: same texts, same weights
-
-    with pytest.raises(ValueError, match="unknown student architecture key"):
-        build_base_model(
-            {"kind": "from_config", "architecture": {"layers": 2}}, tiny_model_dir, out
-        )
-    with pytest.raises(ValueError, match="no pretraining texts"):
-        build_base_model(student, tiny_model_dir, out, None)
-
-    copied = build_base_model(
-        {"kind": "pretrained", "model": str(tiny_model_dir)}, out, tmp_path / "c"
-    )
-    original, _ = load_trained_model(tiny_model_dir)
-    again, _ = load_trained_model(tmp_path / "c")
-    originals, copies = original.state_dict(), again.state_dict()
-    assert originals.keys() == copies.keys()
-    for name, tensor in originals.items():
-        assert torch.equal(tensor, copies[name]), name
-    assert copied["kind"] == "pretrained"
+        launch_command(spec, 2, "deepspeed", ROOT)
+    with pytest.raises(FileNotFoundError, match="no accelerate config"):
+        launch_command(spec, 2, "ddp", tmp_path)
 
 
 @pytest.mark.slow
@@ -382,7 +379,7 @@ def test_lora_on_a_real_pretrained_checkpoint(smollm2_dir: Path, tmp_path: Path)
         lora_target_modules=["q_proj", "v_proj"],
     )
     out = tmp_path / "adapter"
-    metrics = train(data, smollm2_dir, out, tmp_path / "ckpt", "lora", settings, threads=2)
+    metrics = train(TrainJob(data, smollm2_dir, out, tmp_path / "ckpt", "lora", settings, 2))
     assert metrics["steps"] == 2 and metrics["final_loss"] > 0
     assert metrics["trainable_parameters"] < metrics["parameters"] / 100
     assert read_json(out / BASE_MODEL_FILE)["base_model"] == str(smollm2_dir)

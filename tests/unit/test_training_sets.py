@@ -2,17 +2,19 @@ import csv
 
 import pytest
 
+from compress_distill.compression.summary import compression_summary, shard_summary
 from compress_distill.grid import variant_names
-from compress_distill.models import build_char_tokenizer
+from compress_distill.students.tokenizers import build_char_tokenizer
 from compress_distill.tables import write_csv
 from compress_distill.training_sets import (
     add_ratios,
     build_training_set,
     completion_text,
     first_sample_per_problem,
+    length_stats,
     select_problems,
-    set_stats,
     summary_rows,
+    token_stats,
 )
 
 IDS = [f"p{i:02d}" for i in range(30)]
@@ -98,8 +100,9 @@ def test_stats_and_ratios(tmp_path):
     raw, origins = build_training_set(_verified(), [], [], "raw", 30, 0, "{question}")
     assert origins == {"raw": 30}
     short, _ = build_training_set(_verified(), _compressed(), [], "c", 30, 0, "{question}")
-    raw_stats = set_stats(raw, {"tiny": tokenizer})
-    stats = add_ratios(set_stats(short, {"tiny": tokenizer}), raw_stats)
+    raw_stats = length_stats(raw) | {"tokens": {"tiny": token_stats(raw, tokenizer)}}
+    stats = length_stats(short) | {"tokens": {"tiny": token_stats(short, tokenizer)}}
+    stats = add_ratios(stats, raw_stats)
     chars = sum(len(completion_text(e)) for e in short)
     assert stats["total_chars"] == chars and stats["examples"] == 30
     assert stats["tokens"]["tiny"]["total"] == chars  # one token per character
@@ -111,3 +114,18 @@ def test_stats_and_ratios(tmp_path):
     write_csv(summary_rows([{"teacher": "t", "variant": "c", "regime": "30"} | stats]), str(path))
     (row,) = csv.DictReader(path.open())
     assert row["variant"] == "c" and float(row["tokens_ratio_tiny"]) < 1
+
+
+def test_compression_summary_pools_shards():
+    rows = [{"raw_chars": 100, "compressed_chars": 20, "ratio": 0.2}]
+    first = shard_summary(rows, {"kept": 1})
+    second = shard_summary(rows * 2, {"kept": 1, "appended": 1})
+    summary = compression_summary("t", "c", [first, second])
+    assert summary == {
+        "teacher": "t",
+        "compressor": "c",
+        "traces": 3,
+        "appended": 1,
+        "kept": 2,
+        "chars_ratio": pytest.approx(0.2),
+    }

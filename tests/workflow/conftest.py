@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +16,12 @@ import yaml
 from compress_distill.io import write_json
 from compress_distill.provenance import COMMIT_FILE, code_version
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import ROOT
+
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+# The verbose teacher's first raw shard, and where its job records the samples done so far.
+SHARD = "results/traces/verbose/raw/000.jsonl"
+PROGRESS = "results/traces/verbose/raw/.progress"
 
 
 class Workflow:
@@ -90,8 +95,52 @@ def snapshot_code(dest: Path) -> Path:
 
 
 @pytest.fixture
-def tiny_workflow(tmp_path: Path) -> Workflow:
-    return make_workflow(tmp_path)
+def new_workflow(tmp_path: Path) -> Callable[..., Workflow]:
+    """Makes workflows in the test's own folder: `new_workflow("reference", edit=...)` copies the
+    base config to tmp_path/reference.yaml, applies the edit, and runs in tmp_path/reference/."""
+
+    def make(
+        name: str = "run",
+        base: str = "configs/tiny.yaml",
+        edit: Callable[[dict], None] | None = None,
+    ) -> Workflow:
+        workflow = make_workflow(tmp_path, base, name)
+        if edit is not None:
+            workflow.edit_config(edit)
+        return workflow
+
+    return make
+
+
+@pytest.fixture
+def tiny_workflow(new_workflow: Callable[..., Workflow]) -> Workflow:
+    return new_workflow()
+
+
+def one_slow_teacher(latency_s: float) -> Callable[[dict], None]:
+    """A config edit: only the verbose (scripted) teacher, in one shard of 60 samples, each taking
+    `latency_s`, so that its job can be killed in the middle of the shard."""
+
+    def edit(config: dict) -> None:
+        config["teachers"] = {"verbose": config["teachers"]["verbose"]}
+        config["teachers"]["verbose"]["engine_args"]["latency_s"] = latency_s
+        config["teachers"]["verbose"]["shards"] = 1
+
+    return edit
+
+
+def wait_for_progress(
+    workflow: Workflow, process: subprocess.Popen, samples: int, timeout_s: float
+) -> None:
+    """Waits until the job generating SHARD has recorded `samples` finished samples."""
+    deadline = time.monotonic() + timeout_s
+    while not any(
+        len(path.read_text().splitlines()) >= samples
+        for path in workflow.path(PROGRESS).glob("*.jsonl")
+    ):
+        assert process.poll() is None, "the run ended before the shard was part done"
+        assert time.monotonic() < deadline, f"no {samples} samples done in {timeout_s} s"
+        time.sleep(0.05)
 
 
 def clone(workflow: Workflow, tmp_path: Path, name: str = "clone") -> Workflow:

@@ -4,13 +4,12 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
 from compress_distill.io import read_jsonl
 
-from .conftest import make_workflow
+from .conftest import PROGRESS, SHARD, one_slow_teacher, wait_for_progress
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +18,7 @@ def test_dry_run_has_one_generate_and_verify_job_per_teacher_shard(tiny_workflow
     jobs = tiny_workflow.planned_jobs()
     # tiny.yaml: verbose has 2 shards, concise 1.
     assert jobs["generate"] == 3 and jobs["verify"] == 3
-    assert jobs["teacher_stats"] == 2 and jobs["problemset"] == 2
+    assert jobs["teacher_stats"] == 2 and jobs["problems"] == 2
 
 
 def test_stage_outputs_and_second_run_has_nothing_to_do(finished_tiny):
@@ -39,44 +38,31 @@ def test_bad_config_key_stops_the_run_with_its_path(tiny_workflow):
     assert "config key 'teachers.verbose.sampels': unknown key" in done.stdout + done.stderr
 
 
-def _slow_teacher(config):
-    # The scripted teacher at ~25 ms per sample, so the job can be killed in the middle of a shard.
-    config["teachers"] = {"verbose": config["teachers"]["verbose"]}
-    config["teachers"]["verbose"]["engine_args"]["latency_s"] = 0.025
-    config["teachers"]["verbose"]["shards"] = 1
+def test_sigkill_mid_shard_then_rerun_loses_and_duplicates_nothing(new_workflow):
+    # Only the jobs that the shard needs run (its problem set, then generate): the teacher at
+    # ~25 ms per sample, so the job can be killed in the middle of the shard.
+    reference = new_workflow("reference", edit=one_slow_teacher(0.025))
+    reference.run(SHARD)
 
-
-def test_sigkill_mid_shard_then_rerun_loses_and_duplicates_nothing(tmp_path):
-    reference = make_workflow(tmp_path, name="reference")
-    reference.edit_config(_slow_teacher)
-    reference.run()
-
-    killed = make_workflow(tmp_path, name="killed")
-    killed.edit_config(_slow_teacher)
-    progress_dir = killed.path("results/traces/verbose/raw/.progress")
+    killed = new_workflow("killed", edit=one_slow_teacher(0.025))
+    progress_dir = killed.path(PROGRESS)
     process = subprocess.Popen(
-        killed.command(),
+        killed.command(SHARD),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        files = list(progress_dir.glob("*.jsonl")) if progress_dir.exists() else []
-        if files and len(files[0].read_text().splitlines()) >= 16:
-            break
-        time.sleep(0.05)
+    wait_for_progress(killed, process, samples=16, timeout_s=120)
     os.killpg(process.pid, signal.SIGKILL)  # the whole job, engine and Snakemake alike
     process.wait()
 
-    shard = "results/traces/verbose/raw/000.jsonl"
-    assert not killed.path(shard).exists()
+    assert not killed.path(SHARD).exists()
     done_before = len(next(progress_dir.glob("*.jsonl")).read_text().splitlines())
     assert 16 <= done_before < 60
 
     killed.run("--unlock")
-    killed.run("--rerun-incomplete")
+    killed.run("--rerun-incomplete", SHARD)
     log = killed.path("results/logs/generate/verbose/000.log").read_text()
     assert f"resuming: {done_before} of 60 samples already done" in log
-    assert killed.path(shard).read_bytes() == reference.path(shard).read_bytes()
+    assert killed.path(SHARD).read_bytes() == reference.path(SHARD).read_bytes()
     assert not list(progress_dir.glob("*.jsonl"))

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from .conftest import ROOT, make_workflow
+from ..conftest import ROOT
+from .conftest import make_workflow
 
 pytestmark = pytest.mark.slow
 

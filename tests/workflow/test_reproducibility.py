@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+import yaml
 
 from compress_distill import bundle
 from compress_distill.io import stable_hash
@@ -64,7 +65,7 @@ def test_c_a_figure_option_reruns_only_figures_and_report(finished_tiny, tmp_pat
 
 
 def test_c_the_plotting_code_reruns_only_figures_and_report(finished_tiny):
-    plots = finished_tiny.code / "src/compress_distill/plots.py"
+    plots = finished_tiny.code / "src/compress_distill/plots/figures.py"
     original, stat = plots.read_text(), plots.stat()
     try:
         plots.write_text(original + "\n# a change to the plotting code\n")
@@ -89,7 +90,55 @@ def test_d_adding_a_benchmark_runs_only_its_evaluations(finished_tiny, tmp_path)
         config["benchmarks"]["arith_hard"] = {"problemset": "arith_hard", "max_new_tokens": 48}
 
     run.edit_config(add_benchmark)
-    assert run.planned_jobs() == _expected(problemset=1, evaluate=8, **AGGREGATES, **CONFIG_CHANGED)
+    assert run.planned_jobs() == _expected(problems=1, evaluate=8, **AGGREGATES, **CONFIG_CHANGED)
+
+
+def test_e_adding_a_student_runs_only_its_work(finished_tiny, tmp_path):
+    run = clone(finished_tiny, tmp_path)
+    run.edit_config(lambda c: c["students"].update(tiny2=dict(c["students"]["tiny"])))
+    # Its tokenizer and base, its token counts of every training set (2 teachers x 6 variants x
+    # 2 regimes), its 8 runs and their evaluations; the training sets themselves stay.
+    assert run.planned_jobs() == _expected(
+        student_tokenizer=1,
+        base_model=1,
+        training_set_tokens=24,
+        training_sets_summary=1,
+        train=8,
+        evaluate=8,
+        **AGGREGATES,
+        **CONFIG_CHANGED,
+    )
+
+
+def _reversed_keys(value):
+    if isinstance(value, dict):
+        return {key: _reversed_keys(value[key]) for key in reversed(value)}
+    return [_reversed_keys(item) for item in value] if isinstance(value, list) else value
+
+
+def test_f_the_same_config_in_another_key_order_reruns_nothing(finished_tiny, tmp_path):
+    """Every mapping's keys in reverse order, as a YAML formatter might write them; only the order
+    of the named entries (teachers, compressors, ...) stays, since it orders tables and colours."""
+    run = clone(finished_tiny, tmp_path)
+    config = yaml.safe_load(run.configfile.read_text())
+    named = ("problemsets", "teachers", "compressors", "students", "benchmarks")
+    reordered = {
+        section: (
+            {name: _reversed_keys(entry) for name, entry in config[section].items()}
+            if section in named
+            else _reversed_keys(config[section])
+        )
+        for section in reversed(config)
+    }
+    run.configfile.write_text(yaml.safe_dump(reordered, sort_keys=False))
+    assert run.planned_jobs() == {}
+
+
+def test_f_a_parallelism_setting_reruns_no_job_it_does_not_describe(finished_tiny, tmp_path):
+    run = clone(finished_tiny, tmp_path)
+    run.edit_config(lambda c: c["evaluation"].update(workers=2))
+    # The resolved config records it (with the report that shows the config); no evaluation reruns.
+    assert run.planned_jobs() == _expected(report=1, all=1, **CONFIG_CHANGED)
 
 
 # --- provenance -------------------------------------------------------------------------------
@@ -168,7 +217,7 @@ def test_bundle_verifies_and_regenerates_its_tables(finished_tiny, tmp_path, mon
     root = unpacked / bundle.BUNDLE_DIR
 
     manifest = (root / bundle.MANIFEST).read_text()
-    assert bundle.verify(root) == []
+    assert bundle.changed_files(root) == []
     if shutil.which("sha256sum"):
         subprocess.run(["sha256sum", "--quiet", "-c", bundle.MANIFEST], cwd=root, check=True)
     for name in (

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, Workflow, make_workflow
+from ..conftest import ROOT
+from .conftest import SHARD, Workflow, one_slow_teacher, wait_for_progress
 
 pytestmark = pytest.mark.slow
 
@@ -114,9 +115,8 @@ def _on_slurm(workflow: Workflow) -> list[str]:
     return workflow.command("--profile", str(ROOT / "profiles/slurm"), *OVERLAY, "--jobs", "4")
 
 
-def test_tiny_config_end_to_end_on_slurm_equals_local(slurm_cluster, finished_tiny, tmp_path):
-    remote = make_workflow(tmp_path, name="slurm")
-    remote.edit_config(_students_on_one_gpu)
+def test_tiny_config_end_to_end_on_slurm_equals_local(slurm_cluster, finished_tiny, new_workflow):
+    remote = new_workflow("slurm", edit=_students_on_one_gpu)
     # Local rules (the report and the small files it reads; `all`) run on the head node.
     local = _local_rules() | {"all", "total"}
     expected = sum(n for rule, n in remote.planned_jobs().items() if rule not in local)
@@ -143,27 +143,20 @@ def test_tiny_config_end_to_end_on_slurm_equals_local(slurm_cluster, finished_ti
         assert remote.path(path).read_bytes() == finished_tiny.path(path).read_bytes(), path
 
 
-def test_scancel_mid_generation_then_the_workflow_completes(slurm_cluster, tmp_path):
-    reference = make_workflow(tmp_path, name="reference")
-    killed = make_workflow(tmp_path, name="killed")
-    for workflow in (reference, killed):
-        workflow.edit_config(_slow_teacher_only)
+def test_scancel_mid_generation_then_the_workflow_completes(slurm_cluster, new_workflow):
+    reference = new_workflow("reference", edit=one_slow_teacher(0.05))
+    killed = new_workflow("killed", edit=one_slow_teacher(0.05))
     target = ("results/traces/verbose/stats.json",)
     reference.run(*target)
-    progress = killed.path("results/traces/verbose/raw/.progress")
     process = subprocess.Popen(
         [*_on_slurm(killed), *target], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    deadline = time.time() + 300
-    while not (progress.exists() and any(_lines(p) >= 8 for p in progress.iterdir())):
-        assert time.time() < deadline and process.poll() is None, "generation never started"
-        time.sleep(0.2)
+    wait_for_progress(killed, process, samples=8, timeout_s=300)
     jobs = subprocess.run(["squeue", "-h", "-o", "%i %j"], capture_output=True, text=True).stdout
     subprocess.run(["scancel", *(line.split()[0] for line in jobs.splitlines())], check=True)
     output, _ = process.communicate(timeout=600)
     assert process.returncode == 0, output[-4000:]  # the profile's retry reran the job
-    shard = "results/traces/verbose/raw/000.jsonl"
-    assert killed.path(shard).read_bytes() == reference.path(shard).read_bytes()
+    assert killed.path(SHARD).read_bytes() == reference.path(SHARD).read_bytes()
     assert "resuming:" in killed.path("results/logs/generate/verbose/000.log").read_text()
 
 
@@ -175,13 +168,3 @@ def _local_rules() -> set[str]:
 def _students_on_one_gpu(config: dict) -> None:
     for entry in (*config["students"].values(), config.setdefault("evaluation", {})):
         entry["resources"] = entry.get("resources", {}) | {"gpus": 1}
-
-
-def _lines(path: Path) -> int:
-    return len(path.read_text().splitlines())
-
-
-def _slow_teacher_only(config: dict) -> None:
-    config["teachers"] = {"verbose": config["teachers"]["verbose"]}
-    config["teachers"]["verbose"]["engine_args"]["latency_s"] = 0.05
-    config["teachers"]["verbose"]["shards"] = 1

@@ -1,8 +1,8 @@
-"""Tiny local models: tokenizers built here (character-level, or byte-level BPE trained on local
-text) and a randomly initialised Llama.
+"""Students' tokenizers: built here (character-level, or byte-level BPE trained on local text) or a
+pretrained checkpoint's, always with a chat template shared by training and evaluation.
 
-No model hub is needed: tests and the demo's students are built from scratch here, saved as ordinary
-Hugging Face folders (safetensors + tokenizer + generation config) that transformers and vLLM load.
+No model hub is needed: tests and the demo's students build theirs from scratch, saved as ordinary
+Hugging Face tokenizer files that transformers and vLLM load.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transformers import PreTrainedTokenizerFast
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
@@ -32,6 +33,32 @@ CHAT_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
 )
+
+# GPT-2's pre-tokenizer pattern with one change: a number splits into single digits (each with its
+# leading space), as the LLaMA and Qwen tokenizers split numbers, so every digit of a column sum is
+# a token of its own and no merge can fuse "12" into one opaque symbol.
+BPE_SPLIT_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+
+
+def load_tokenizer(path: str | Path) -> Any:
+    """A saved tokenizer. The fast class loads in a quarter of AutoTokenizer's time, which adds up
+    over many short jobs; slow-only tokenizers (no tokenizer.json) fall back to AutoTokenizer."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    if (Path(path) / "tokenizer.json").is_file():
+        return PreTrainedTokenizerFast.from_pretrained(path)
+    return AutoTokenizer.from_pretrained(path)
+
+
+def save_student_tokenizer(student: dict[str, Any], out_dir: str | Path) -> Any:
+    """The student's tokenizer, saved to out_dir: built here (from_config) or the checkpoint's."""
+    if student["kind"] == "from_config":
+        return build_char_tokenizer(DEFAULT_ALPHABET, out_dir)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(student["model"])
+    tokenizer.save_pretrained(out_dir)
+    return tokenizer
 
 
 def build_char_tokenizer(
@@ -57,12 +84,6 @@ def build_char_tokenizer(
     core.add_special_tokens(list(SPECIAL_TOKENS))
     core.decoder = decoders.Fuse()
     return _chat_tokenizer(core, out_dir)
-
-
-# GPT-2's pre-tokenizer pattern with one change: a number splits into single digits (each with its
-# leading space), as the LLaMA and Qwen tokenizers split numbers, so every digit of a column sum is
-# a token of its own and no merge can fuse "12" into one opaque symbol.
-BPE_SPLIT_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 
 
 def build_bpe_tokenizer(
@@ -99,6 +120,8 @@ def build_bpe_tokenizer(
 def _chat_tokenizer(core: Any, out_dir: str | Path | None) -> PreTrainedTokenizerFast:
     """The transformers tokenizer around a `tokenizers` core: special tokens, chat template,
     left padding; saved with save_pretrained when `out_dir` is given."""
+    from transformers import PreTrainedTokenizerFast
+
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=core,
         pad_token=PAD,
@@ -114,51 +137,3 @@ def _chat_tokenizer(core: Any, out_dir: str | Path | None) -> PreTrainedTokenize
     if out_dir is not None:
         tokenizer.save_pretrained(str(out_dir))
     return tokenizer
-
-
-def build_tiny_llama(
-    out_dir: str | Path,
-    tokenizer: PreTrainedTokenizerFast,
-    hidden_size: int = 128,
-    num_layers: int = 4,
-    num_heads: int = 4,
-    intermediate_size: int | None = None,
-    max_position_embeddings: int = 2048,
-    seed: int = 0,
-) -> Path:
-    """Save a randomly initialised LlamaForCausalLM (same seed -> same weights) with its tokenizer.
-
-    The folder holds config.json, model.safetensors, generation_config.json (eos/pad/bos ids) and
-    the tokenizer files, so transformers' from_pretrained and vLLM's LLM(model=folder) load it.
-    """
-    import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=intermediate_size or 4 * hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        num_key_value_heads=num_heads,
-        max_position_embeddings=max_position_embeddings,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
-        dtype="float32",
-    )
-    # Seed a private generator state: weights depend on `seed` only, not on earlier RNG use.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
-    model.generation_config = GenerationConfig(
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model.save_pretrained(str(out), safe_serialization=True)
-    tokenizer.save_pretrained(str(out))
-    return out

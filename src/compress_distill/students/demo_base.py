@@ -10,8 +10,10 @@ is an ordinary Hugging Face model folder (a student of kind `pretrained`) with b
 (loss curves of both phases), build.json (recipe, corpus, tokens, wall time, versions) and
 heldout.json (accuracy, example answers).
 
-    python -m compress_distill.student_base configs/student-base.yaml data/students/tiny-arith
-    python -m compress_distill.student_base --measure-only configs/student-base.yaml <folder>
+    python -m compress_distill.students.demo_base configs/student-base.yaml data/students/tiny-arith
+    python -m compress_distill.students.demo_base --measure-only configs/student-base.yaml <folder>
+
+A tool for the demo, not a stage of the workflow: the workflow only reads the folder it wrote.
 """
 
 from __future__ import annotations
@@ -30,21 +32,18 @@ import yaml
 
 from compress_distill.evaluation import evaluate
 from compress_distill.generation import build_messages
-from compress_distill.io import read_json, write_json
-from compress_distill.metrics import run_metrics
-from compress_distill.models import build_bpe_tokenizer, build_char_tokenizer
-from compress_distill.problemsets import build_problemset
-from compress_distill.students import pretrain_texts as student_pretrain_texts
-from compress_distill.tasks.solutions import varied_solution
-from compress_distill.training import (
+from compress_distill.io import partial_dir, publish_dir, read_json, write_json
+from compress_distill.metrics import evaluation_metrics
+from compress_distill.problems import build_problemset
+from compress_distill.students.base import (
     PretrainSettings,
     build_base_model,
-    library_versions,
-    partial_dir,
+    gsm8k_texts,
     pretrain_causal_lm,
-    publish_dir,
-    weights_sha256,
 )
+from compress_distill.students.tokenizers import build_bpe_tokenizer, build_char_tokenizer
+from compress_distill.tasks.solutions import varied_solution
+from compress_distill.training.records import library_versions, weights_sha256
 
 MODEL_CARD = "README.md"
 
@@ -58,7 +57,7 @@ def worked_solutions(problems: Sequence[dict[str, Any]], long_form: float = 0.0)
     ]
 
 
-def pretraining_texts(
+def worked_solution_chats(
     problems: Sequence[dict[str, Any]], tokenizer: Any, prompt_template: str, long_form: float = 0.0
 ) -> list[str]:
     """Each problem as one chat: the student prompt, then its worked solution as the answer."""
@@ -93,9 +92,7 @@ def build_tokenizer(
     return build_bpe_tokenizer([*texts, *general_texts], settings["vocab_size"], out_dir)
 
 
-def measure_student_base(
-    recipe: dict[str, Any], model_dir: str | Path, basedir: str | Path
-) -> dict:
+def evaluate_on_heldout(recipe: dict[str, Any], model_dir: str | Path, basedir: str | Path) -> dict:
     """The base's accuracy on the recipe's held-out problems, through the workflow's own evaluation;
     returns (and saves) heldout.json."""
     basedir, model_dir = Path(basedir), Path(model_dir)
@@ -105,7 +102,7 @@ def measure_student_base(
     measured = {
         "heldout": recipe["heldout"],
         "benchmark": recipe["benchmark"],
-        "metrics": run_metrics(predictions),
+        "metrics": evaluation_metrics(predictions),
         "examples": [row["output"] for row in predictions[:3]],
         "versions": library_versions(),
     }
@@ -129,16 +126,14 @@ def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str
     long_context = recipe.get("long_context")
     # Mixed into both phases, so that the tokens of ordinary English, which the teachers' traces
     # are full of and the corpus's few layouts never use, are trained before fine-tuning.
-    general = (
-        student_pretrain_texts(basedir / recipe["general_text"]) if "general_text" in recipe else []
-    )
+    general = gsm8k_texts(basedir / recipe["general_text"]) if "general_text" in recipe else []
     with tempfile.TemporaryDirectory() as tokenizer_dir:
         tokenizer = build_tokenizer(recipe, corpus, general, tokenizer_dir)
-        texts = pretraining_texts(corpus, tokenizer, prompt) + general
+        texts = worked_solution_chats(corpus, tokenizer, prompt) + general
         base = build_base_model(recipe["student"], tokenizer_dir, staging, texts)
         phases = [base["pretrain"]]
         if long_context:
-            texts = pretraining_texts(corpus, tokenizer, prompt, long_context["long_form"])
+            texts = worked_solution_chats(corpus, tokenizer, prompt, long_context["long_form"])
             phases.append(
                 _extend_context(staging, tokenizer, texts + general, long_context["pretrain"])
             )
@@ -155,7 +150,7 @@ def build_student_base(recipe: dict[str, Any], out_dir: str | Path, basedir: str
         "versions": library_versions(),
     }
     write_json(staging / "build.json", build)
-    heldout = measure_student_base(recipe, staging, basedir)["metrics"]
+    heldout = evaluate_on_heldout(recipe, staging, basedir)["metrics"]
     # The model card is written by hand; it outlives rebuilds.
     if (out_dir / MODEL_CARD).is_file():
         shutil.copy2(out_dir / MODEL_CARD, staging / MODEL_CARD)
@@ -189,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     recipe = yaml.safe_load(args.recipe.read_text(encoding="utf-8"))
     if args.measure_only:
-        metrics = measure_student_base(recipe, args.out_dir, Path.cwd())["metrics"]
+        metrics = evaluate_on_heldout(recipe, args.out_dir, Path.cwd())["metrics"]
     else:
         metrics = build_student_base(recipe, args.out_dir, Path.cwd())["heldout"]
     print(f"{args.out_dir}: held-out accuracy {metrics['accuracy']:.3f}")

@@ -1,34 +1,37 @@
+"""The demo's student base recipe (students.demo_base, `make student-base`)."""
+
 from pathlib import Path
 
+import pytest
 import yaml
 
 from compress_distill.io import read_json
-from compress_distill.models import build_char_tokenizer
-from compress_distill.student_base import (
+from compress_distill.students.demo_base import (
     build_student_base,
-    measure_student_base,
-    pretraining_texts,
+    evaluate_on_heldout,
+    worked_solution_chats,
 )
-from compress_distill.students import load_tokenizer
-from compress_distill.training import weights_sha256
+from compress_distill.students.tokenizers import build_char_tokenizer, load_tokenizer
+from compress_distill.training.records import weights_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_pretraining_texts_are_chats_ending_in_a_worked_solution_fixed_per_problem() -> None:
+def test_worked_solution_chats_end_in_a_solution_whose_layout_is_fixed_per_problem() -> None:
     tokenizer = build_char_tokenizer()
     problems = [
         {"id": f"p{i}", "question": "Compute 2 + 3.", "start": 2, "steps": [["+", 3]]}
         for i in range(20)
     ]
-    texts = pretraining_texts(problems, tokenizer, "{question}\n")
+    texts = worked_solution_chats(problems, tokenizer, "{question}\n")
     for text in texts:
         assert text.startswith("<s><|user|>Compute 2 + 3.\n</s><|assistant|>")
         assert text.endswith("\\boxed{5}</s>")
     assert len(set(texts)) > 1, "layouts vary between problems"
-    assert pretraining_texts(problems[::-1], tokenizer, "{question}\n") == texts[::-1]
+    assert worked_solution_chats(problems[::-1], tokenizer, "{question}\n") == texts[::-1]
 
 
+@pytest.mark.slow
 def test_the_recipe_builds_a_model_and_measures_it(tmp_path: Path) -> None:
     recipe = yaml.safe_load((ROOT / "configs/student-base.yaml").read_text())
     recipe["student"]["architecture"] = {"hidden_size": 32, "num_layers": 1, "num_heads": 2}
@@ -58,4 +61,4 @@ def test_the_recipe_builds_a_model_and_measures_it(tmp_path: Path) -> None:
     build_student_base(recipe, tmp_path / "base", ROOT)
     assert (tmp_path / "base" / "README.md").read_text() == "model card", "kept across rebuilds"
     recipe["heldout"]["size"] = 2
-    assert measure_student_base(recipe, tmp_path / "base", ROOT)["metrics"]["n_problems"] == 2
+    assert evaluate_on_heldout(recipe, tmp_path / "base", ROOT)["metrics"]["n_problems"] == 2

@@ -1,9 +1,9 @@
-"""Rule problemset: write one problem set as canonical JSONL (id, question, answer, source)."""
+"""Rule problems: write one problem set as canonical JSONL (id, question, answer, source)."""
 
 from pathlib import Path
 
 from compress_distill.io import write_jsonl
-from compress_distill.problemsets import build_problemset
+from compress_distill.problems import build_problemset
 from compress_distill.provenance import recorded
 
 

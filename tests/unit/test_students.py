@@ -1,10 +1,25 @@
-"""Tiny local models: char tokenizer and random Llama."""
+"""Students: tokenizers, the tiny Llama, local model folders and base models. Tests that build or
+load a model are marked slow."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from compress_distill.models import DEFAULT_ALPHABET, build_char_tokenizer, build_tiny_llama
+import pytest
+
+from compress_distill.io import read_json
+from compress_distill.students import local_model_dir, with_local_model
+from compress_distill.students.base import build_base_model
+from compress_distill.students.tiny_llama import build_tiny_llama
+from compress_distill.students.tokenizers import (
+    DEFAULT_ALPHABET,
+    SPECIAL_TOKENS,
+    build_bpe_tokenizer,
+    build_char_tokenizer,
+)
+from compress_distill.training.records import weights_sha256
+from compress_distill.training.trainer import load_trained_model
 
 TRACE = "Step 1: 6 * 7 = 42.\nCheck: 42 / 7 = 6.\nThe answer is \\boxed{42}."
 
@@ -43,6 +58,7 @@ def test_chat_template_renders_turns_and_generation_prompt(tmp_path: Path) -> No
     assert tok.convert_tokens_to_ids("<|assistant|>") == ids[-1]  # role markers are single tokens
 
 
+@pytest.mark.slow
 def test_tiny_llama_saves_reloads_and_is_deterministic(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
@@ -83,8 +99,6 @@ def _bpe_corpus() -> list[str]:
 def test_bpe_tokenizer_merges_words_keeps_digits_single_and_round_trips(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
-    from compress_distill.models import SPECIAL_TOKENS, build_bpe_tokenizer
-
     build_bpe_tokenizer(_bpe_corpus(), 400, tmp_path)
     tok = AutoTokenizer.from_pretrained(tmp_path)
     assert tok.convert_ids_to_tokens(list(range(len(SPECIAL_TOKENS)))) == list(SPECIAL_TOKENS)
@@ -106,11 +120,75 @@ def test_bpe_tokenizer_merges_words_keeps_digits_single_and_round_trips(tmp_path
 
 
 def test_bpe_tokenizer_is_deterministic_and_checks_its_size() -> None:
-    import pytest
-
-    from compress_distill.models import build_bpe_tokenizer
-
     first, second = (build_bpe_tokenizer(_bpe_corpus(), 400) for _ in range(2))
     assert first.get_vocab() == second.get_vocab()
     with pytest.raises(ValueError, match="vocab_size must exceed 263"):
         build_bpe_tokenizer(_bpe_corpus(), 100)
+
+
+def test_local_model_dir_resolves_only_local_folders(tmp_path: Path) -> None:
+    (tmp_path / "data" / "tiny").mkdir(parents=True)
+    local = {"kind": "pretrained", "model": "data/tiny"}
+    assert local_model_dir(local, tmp_path) == tmp_path / "data" / "tiny"
+    absolute = {"kind": "pretrained", "model": str(tmp_path / "data" / "tiny")}
+    assert local_model_dir(absolute, "/elsewhere") == tmp_path / "data" / "tiny"
+    hub = {"kind": "pretrained", "model": "HuggingFaceTB/SmolLM2-135M-Instruct"}
+    assert local_model_dir(hub, tmp_path) is None
+    assert local_model_dir({"kind": "from_config"}, tmp_path) is None
+    assert with_local_model(local, tmp_path / "data" / "tiny")["model"] == str(
+        tmp_path / "data" / "tiny"
+    )
+    assert with_local_model(hub, None) == hub
+    assert with_local_model(hub, []) == hub  # a rule's empty `model` input
+
+
+def _from_config(**pretrain: float) -> dict[str, Any]:
+    """A from_config student of 2 small layers, pretrained with these settings."""
+    architecture = {"hidden_size": 32, "num_layers": 2, "num_heads": 2}
+    return {"kind": "from_config", "architecture": architecture, "pretrain": pretrain}
+
+
+@pytest.mark.slow
+def test_pretraining_learns_the_texts(tiny_model_dir: Path, tmp_path: Path) -> None:
+    student = _from_config(steps=60, learning_rate=3e-3, batch_size=4, max_length=64)
+    texts = ["3 + 4 = 7. The answer is 7."] * 50
+    pretrain = build_base_model(student, tiny_model_dir, tmp_path / "base", texts)["pretrain"]
+    assert pretrain["final_loss"] < pretrain["first_loss"] / 3
+    assert pretrain["tokens"] == 60 * 4 * 64
+
+
+@pytest.mark.slow
+def test_build_base_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import torch
+
+    student = _from_config(steps=3, learning_rate=1e-3, batch_size=1, max_length=64)
+    texts = [f"Tom has {n} apples and buys {n + 3} more, so {2 * n + 3} in all." for n in range(20)]
+    out = tmp_path / "base"
+    metrics = build_base_model(student, tiny_model_dir, out, texts)
+    assert read_json(out / "base_metrics.json") == metrics
+    assert metrics["pretrain"]["steps"] == 3 and metrics["pretrain"]["tokens"] > 0
+    assert metrics["weights_sha256"] == weights_sha256(out)
+    model, tokenizer = load_trained_model(out)
+    assert model.config.hidden_size == 32 and model.config.num_hidden_layers == 2
+    assert tokenizer.chat_template is not None
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temporary left
+    again = build_base_model(student, tiny_model_dir, tmp_path / "again", texts)
+    assert again["weights_sha256"] == metrics["weights_sha256"]  # seeded: same texts, same weights
+
+    with pytest.raises(ValueError, match="unknown student architecture key"):
+        build_base_model(
+            {"kind": "from_config", "architecture": {"layers": 2}}, tiny_model_dir, out
+        )
+    with pytest.raises(ValueError, match="no pretraining texts"):
+        build_base_model(student, tiny_model_dir, out, None)
+
+    copied = build_base_model(
+        {"kind": "pretrained", "model": str(tiny_model_dir)}, out, tmp_path / "c"
+    )
+    original, _ = load_trained_model(tiny_model_dir)
+    again, _ = load_trained_model(tmp_path / "c")
+    originals, copies = original.state_dict(), again.state_dict()
+    assert originals.keys() == copies.keys()
+    for name, tensor in originals.items():
+        assert torch.equal(tensor, copies[name]), name
+    assert copied["kind"] == "pretrained"
