@@ -7,7 +7,9 @@ rule problems:
             else []
         ),
     output:
-        f"{RESULTS}/problems/{{problemset}}.jsonl",
+        problems=f"{RESULTS}/problems/{{problemset}}.jsonl",
+        # How many problems were dropped because their gold answer cannot be checked, and why.
+        stats=f"{RESULTS}/problems/{{problemset}}.stats.json",
     log:
         f"{LOGS}/problems/{{problemset}}.log",
     conda:

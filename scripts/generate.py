@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from compress_distill.engines import make_engine
-from compress_distill.generation import generate_shard
+from compress_distill.generation import generate_shard, teacher_engine_args
 from compress_distill.io import read_jsonl
 from compress_distill.provenance import recorded
 
@@ -14,7 +14,7 @@ def main(smk) -> None:
         stats = generate_shard(
             problems=read_jsonl(smk.input.problems),
             make_engine=lambda: make_engine(
-                teacher["engine"], teacher.get("model"), teacher["engine_args"]
+                teacher["engine"], teacher.get("model"), teacher_engine_args(teacher)
             ),
             teacher_name=smk.wildcards.teacher,
             teacher=teacher,

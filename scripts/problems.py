@@ -1,9 +1,10 @@
-"""Rule problems: write one problem set as canonical JSONL (id, question, answer, source)."""
+"""Rule problems: write one problem set as canonical JSONL (id, question, answer, source), and the
+count of problems dropped because their gold answer cannot be checked."""
 
 from pathlib import Path
 
-from compress_distill.io import write_jsonl
-from compress_distill.problems import build_problemset
+from compress_distill.io import write_json, write_jsonl
+from compress_distill.problems import build_problemset_with_stats
 from compress_distill.provenance import recorded
 
 
@@ -15,9 +16,17 @@ def _workflow_dir(smk) -> Path:
 
 def main(smk) -> None:
     with recorded(smk):
-        problems = build_problemset(smk.wildcards.problemset, smk.params.spec, _workflow_dir(smk))
-        count = write_jsonl(smk.output[0], problems)
-        print(f"wrote {count} problems to {smk.output[0]}")
+        name = smk.wildcards.problemset
+        problems, stats = build_problemset_with_stats(
+            name, smk.params.spec, _workflow_dir(smk), workers=smk.threads
+        )
+        print(
+            f"{name}: kept {stats['kept']} of {stats['read']} problems; dropped "
+            f"{stats['dropped']} whose gold answer cannot be checked {stats['dropped_by_reason']}"
+        )
+        count = write_jsonl(smk.output.problems, problems)
+        write_json(smk.output.stats, stats)
+        print(f"wrote {count} problems to {smk.output.problems}")
 
 
 if __name__ == "__main__":

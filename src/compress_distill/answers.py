@@ -1,54 +1,40 @@
-"""Final-answer extraction from completions and checking against gold answers with Math-Verify.
+"""Final answers: extracted from completions in the conventions real models write, and gold
+answers read from the formats data sets store them in (GSM8K's `####`, LaTeX, option letters).
 
-Math-Verify's own timeouts use `signal.alarm`, which only works on a process's main thread and
-cannot interrupt a long C-level computation (sympy evaluating `9^{9^{9}}` never returns to the
-interpreter). So every check runs with Math-Verify's timeouts disabled inside a `Sandbox`: a child
-process that the caller waits on with a per-item deadline and kills when one is missed. This works
-from any thread of any process.
+Checking a predicted answer against the gold is `checking.py`'s (Math-Verify in a sandbox).
 """
 
 from __future__ import annotations
 
-import enum
-import functools
-import importlib.metadata
-import logging
-import math
-import os
 import re
-import socket
-import subprocess
-import sys
-import threading
-from collections.abc import Sequence
-from multiprocessing.connection import Connection
-from pathlib import Path
-from typing import Any
-
-MATH_VERIFY_VERSION = importlib.metadata.version("math-verify")
-CHECKER = f"math-verify=={MATH_VERIFY_VERSION}"
-
-
-class Verdict(enum.StrEnum):
-    CORRECT = "correct"
-    INCORRECT = "incorrect"
-    NO_ANSWER = "no_answer"
-    TIMEOUT = "timeout"
-    ERROR = "error"
-
+from typing import Literal
 
 # --- extraction ---------------------------------------------------------------------------------
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
-# Anchors of the fallback phrases; the answer is the rest of the line after the anchor.
-_ANSWER_IS_RE = re.compile(r"the\s+(?:final\s+)?answer\s+is\s*:?", re.IGNORECASE)
-_HASHES_RE = re.compile(r"^[ \t]*####", re.MULTILINE)
-_FINAL_ANSWER_RE = re.compile(r"final\s+answer[*\s]*:", re.IGNORECASE)
+# Anchors of the fallback phrases; the answer follows the anchor, on its line or (a heading such as
+# "**Final Answer**" or "Answer:" alone on its line) on the next line that is not a bare `$$`/`\[`.
+_PHRASE_RES = (
+    # "The answer is 42.", "The final answer is $18$.", "The correct answer is (C)."
+    re.compile(r"the\s+(?:final\s+|correct\s+|best\s+|right\s+)?answer\s+is\s*:?", re.IGNORECASE),
+    re.compile(r"^[ \t]*####", re.MULTILINE),  # GSM8K's worked solutions
+    # "Final Answer: 42", "**Final Answer:** $\frac13$"; a "### Final Answer" heading alone on its
+    # line (then the next line), but not "... before the final answer" ending a line of prose
+    re.compile(
+        r"final\s+answer[*_ \t]*:|^[ \t>#*_]*final\s+answer[*_ \t]*$", re.IGNORECASE | re.MULTILINE
+    ),
+    # "Answer: C", "**Answer:** 42", "## Answer" at the start of a line (mid-sentence is prose)
+    re.compile(r"^[ \t>#*_]*answer[*_ \t]*(?::|$)", re.IGNORECASE | re.MULTILINE),
+)
 # A sentence ends at a full stop and whitespace ("18. I hope it is correct"); "3.5" does not.
 _SENTENCE_END_RE = re.compile(r"\.\s")
+# Lines that only open or close display math around an answer on the next line.
+_MATH_FENCE_RE = re.compile(r"^\s*(?:\$\$|\\\[|\\\]|\\\(|\\\))?\s*$")
+_LAST_NUMBER_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
+FALLBACKS = ("number", "letter")
 
 
-def _clean(value: str) -> str:
+def clean_answer(value: str) -> str:
     """Drop markdown bold, math-mode dollars and trailing punctuation around an answer."""
     value = value.strip().lstrip("*$ \t").rstrip("*$ \t.,;:")
     if value.endswith("\\"):  # we cut the dollar off an escaped `\$`
@@ -88,28 +74,94 @@ def _last_boxed(text: str) -> str | None:
     return None
 
 
-def _last_phrase(pattern: re.Pattern[str], text: str) -> str | None:
-    for match in reversed(list(pattern.finditer(text))):
-        line = text[match.end() :].lstrip().split("\n", 1)[0]
-        value = _clean(_SENTENCE_END_RE.split(line, maxsplit=1)[0])
-        # A box here is an unclosed one (`_last_boxed` found no complete box): no answer.
-        if value and not _BOX_RE.search(value):
+def _phrase_value(text: str, end: int) -> str | None:
+    """The answer after an anchor ending at `end`: the rest of its line, else the next line with
+    text (past display-math fences), up to the end of its first sentence."""
+    lines = text[end:].split("\n", 4)
+    line = lines[0]
+    if not clean_answer(line):
+        line = next((rest for rest in lines[1:4] if not _MATH_FENCE_RE.match(rest)), "")
+    value = clean_answer(_SENTENCE_END_RE.split(line.strip(), maxsplit=1)[0])
+    # A box here is an unclosed one (`_last_boxed` found no complete box): no answer.
+    return value if value and not _BOX_RE.search(value) else None
+
+
+def _last_phrase(text: str) -> str | None:
+    """The answer after the last anchor (of any kind) that is followed by one."""
+    anchors = sorted(
+        (match.start(), match.end()) for pattern in _PHRASE_RES for match in pattern.finditer(text)
+    )
+    for _, end in reversed(anchors):
+        if (value := _phrase_value(text, end)) is not None:
             return value
     return None
 
 
-def extract_answer(text: str) -> str | None:
+def _last_line_letter(text: str) -> str | None:
+    """An option letter standing alone on the last line with text: `**C**`, `(C)`."""
+    for line in reversed(text.splitlines()):
+        if line.strip():
+            return choice_letter(line.strip(" \t#>"), strict=True)
+    return None
+
+
+def extract_answer(text: str, fallback: Literal["number", "letter"] | None = None) -> str | None:
     """The final answer of a completion, or None when it states none.
 
-    The last `\\boxed{}`/`\\fbox{}` wins; without one: "the (final) answer is X", then a GSM8K
-    `#### X` line, then "Final Answer: X" (the last occurrence of each).
+    The last `\\boxed{}`/`\\fbox{}` wins; without one, the answer after the last anchor phrase:
+    "the (final/correct) answer is X", a GSM8K `#### X` line, "Final Answer: X", an "Answer: X"
+    line. Last resorts, only for the conventions that use them: `fallback="number"` takes the
+    last number of the text (GSM8K's "flexible" extraction), `fallback="letter"` an option letter
+    alone on the last line (`**C**`, multiple choice).
     """
+    if fallback not in (None, *FALLBACKS):
+        raise ValueError(f"fallback must be one of {FALLBACKS} or None, got {fallback!r}")
     if (boxed := _last_boxed(text)) is not None:
         return boxed
-    for pattern in (_ANSWER_IS_RE, _HASHES_RE, _FINAL_ANSWER_RE):
-        if (value := _last_phrase(pattern, text)) is not None:
-            return value
+    if (value := _last_phrase(text)) is not None:
+        return value
+    if fallback == "number":
+        numbers = _LAST_NUMBER_RE.findall(text)
+        return numbers[-1] if numbers else None
+    if fallback == "letter":
+        return _last_line_letter(text)
     return None
+
+
+# --- gold answers -------------------------------------------------------------------------------
+
+# `\text{(C)}`, `\textbf{C}`: the letter inside; bold markers and math dollars around it.
+_TEXT_WRAPPER_RE = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
+_LETTER_ONLY_RE = re.compile(r"\(([A-Z])\)|([A-Z])")
+# A letter that starts an answer: "(C) 4.2 eV", "C) 4.2 eV", "C. 4.2 eV", "C: ...", "C is right",
+# optionally after "Option"/"Choice". Not "A + B", which is algebra.
+_LETTER_LEAD_RE = re.compile(
+    r"(?:(?i:option|choice)\s*)?(?:\(([A-Z])\)|([A-Z])(?:[).:,]|\s+(?=[a-z])|$))"
+)
+
+
+def choice_letter(answer: str, strict: bool = False) -> str | None:
+    """The option letter an answer names (`C`, `(C)`, `\\text{(C)}`, `**C**`), or None.
+
+    `strict`: the answer is the letter and nothing else (how a gold letter is recognised);
+    otherwise a letter may lead an option's text, as in "(C) 4.2 eV" or "Option C".
+    """
+    value = answer
+    while (unwrapped := _TEXT_WRAPPER_RE.sub(r"\1", value)) != value:
+        value = unwrapped
+    value = value.replace("*", "").replace("{", "").replace("}", "").strip("$ \t\n").rstrip(".")
+    if match := _LETTER_ONLY_RE.fullmatch(value):
+        return match.group(1) or match.group(2)
+    if strict:
+        return None
+    if match := _LETTER_LEAD_RE.match(value):
+        return match.group(1) or match.group(2)
+    return None
+
+
+def is_choice_gold(gold: object) -> bool:
+    """Whether a gold answer is an option letter, checked by letter (never by Math-Verify)."""
+    return choice_letter(str(gold), strict=True) is not None
 
 
 def gold_from_gsm8k(answer_field: str) -> str:
@@ -121,175 +173,20 @@ def gold_from_gsm8k(answer_field: str) -> str:
     return gold
 
 
-# --- checking (runs inside the sandbox process) ---------------------------------------------------
-
-_NUMBER = r"-?\$?\s*\d[\d,]*(?:\.\d+)?"
-# "18 eggs" parses as 18*E*g*g*s; as `18\text{ eggs}` Math-Verify drops the unit. Words of three or
-# more letters only, so "2 pi" keeps its meaning.
-_NUMBER_WORDS_RE = re.compile(rf"^({_NUMBER})\s*\(?([A-Za-z]{{3,}}(?:\s+[A-Za-z]{{3,}})*)\)?$")
-# LaTeX thin spaces as thousands separators: 1\,000 (Math-Verify reads it as 1*0).
-_THIN_SPACE_RE = re.compile(r"(?<=\d)\\[,;!: ]\s*(?=\d{3}(?!\d))")
+_MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\[", "\\]"), ("\\(", "\\)"))
 
 
-def _to_latex(answer: str) -> str:
-    """Wrap an extracted answer in `\\boxed{}`, the form Math-Verify's LaTeX extraction expects."""
-    answer = _THIN_SPACE_RE.sub("", _clean(answer))
-    if match := _NUMBER_WORDS_RE.match(answer):
-        answer = rf"{match.group(1)}\text{{ {match.group(2).strip()}}}"
-    return rf"\boxed{{{answer}}}"
-
-
-@functools.lru_cache(maxsize=65536)
-def _parse(latex: str) -> list[Any]:
-    from math_verify import parse
-
-    return parse(latex, parsing_timeout=None)
-
-
-@functools.lru_cache(maxsize=65536)
-def _judge(predicted: str, gold: str) -> Verdict:
-    """Compare with no timeout, so only inside a Sandbox; cached: many traces share answers."""
-    from math_verify import verify
-
-    gold_parsed = _parse(_to_latex(gold))
-    if not gold_parsed:
-        return Verdict.ERROR  # an unparseable gold is our fault, not the teacher's
-    ok = verify(gold_parsed, _parse(_to_latex(predicted)), timeout_seconds=None)
-    return Verdict.CORRECT if ok else Verdict.INCORRECT
-
-
-def _sandbox_main(fd: int, memory_limit_bytes: int) -> None:
-    """Entry point of the sandbox child: answer batches of (predicted, gold) pairs, one by one."""
-    import resource
-
-    if memory_limit_bytes > 0:
-        # `10^{10^{10}}` would otherwise allocate gigabytes before the deadline kills us.
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
-    # Timeouts are disabled on purpose (the parent enforces them); silence Math-Verify's warning.
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
-    conn = Connection(fd)
-    _judge("1", "1")  # warm up: the first parse compiles Math-Verify's regexes
-    conn.send("ready")
-    while True:
-        try:
-            timeout_s, batch = conn.recv()
-        except EOFError:  # the parent closed the socket or died
-            return
-        for predicted, gold in batch:
-            # Backstop for an orphan (parent killed mid-item): SIGXCPU ends a child stuck in C
-            # code after a CPU budget well past the deadline the parent would have enforced.
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            budget = usage.ru_utime + usage.ru_stime + 2 * timeout_s + 10
-            resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(budget), resource.RLIM_INFINITY))
-            try:
-                verdict = _judge(predicted, gold)
-            except Exception:  # an error on one item must not lose the rest of the batch
-                verdict = Verdict.ERROR
-            conn.send(verdict.value)
-
-
-class Sandbox:
-    """A killable child process that checks (predicted, gold) pairs with a per-item deadline.
-
-    Use one Sandbox per thread. The child is a fresh interpreter (not multiprocessing's spawn or
-    forkserver, which re-run the caller's `__main__`, e.g. a Snakemake script; nor fork, which is
-    unsafe in a multithreaded parent), talking over a socket pair.
-    """
-
-    START_TIMEOUT_S = 120.0
-
-    def __init__(self, memory_limit_mb: int = 4096) -> None:
-        self._memory_limit = memory_limit_mb * 2**20
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._conn: Connection | None = None
-        self.restarts = 0
-
-    def _start(self) -> Connection:
-        ours, theirs = socket.socketpair()
-        # The child imports this package from wherever this process found it.
-        package_root = str(Path(__file__).resolve().parents[1])
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (package_root, os.environ.get("PYTHONPATH")) if p
-            ),
-        }
-        code = (
-            "from compress_distill.answers import _sandbox_main; "
-            f"_sandbox_main({theirs.fileno()}, {self._memory_limit})"
-        )
-        with theirs:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", code],
-                pass_fds=(theirs.fileno(),),
-                env=env,
-                stdin=subprocess.DEVNULL,
-            )
-        conn = Connection(ours.detach())
-        if not conn.poll(self.START_TIMEOUT_S) or conn.recv() != "ready":
-            proc.kill()
-            proc.wait()
-            conn.close()
-            raise RuntimeError("the Math-Verify sandbox process did not start")
-        self._proc, self._conn = proc, conn
-        return conn
-
-    def _kill(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def check(self, pairs: Sequence[tuple[str, str]], timeout_s: float) -> list[Verdict]:
-        """Verdicts for (predicted, gold) pairs, in order; an item past `timeout_s` is TIMEOUT."""
-        verdicts: list[Verdict] = []
-        while len(verdicts) < len(pairs):
-            conn = self._conn or self._start()
-            pending = pairs[len(verdicts) :]
-            conn.send((timeout_s, list(pending)))
-            for _ in pending:
-                failure = None
-                if not conn.poll(timeout_s):
-                    failure = Verdict.TIMEOUT
-                else:
-                    try:
-                        verdicts.append(Verdict(conn.recv()))
-                    except EOFError:  # the child died (e.g. killed for memory)
-                        failure = Verdict.ERROR
-                if failure is not None:
-                    verdicts.append(failure)
-                    self._kill()  # the rest of the batch goes to a fresh child
-                    self.restarts += 1
-                    break
-        return verdicts
-
-    def close(self) -> None:
-        self._kill()
-
-    def __enter__(self) -> Sandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-_shared_sandbox: Sandbox | None = None
-_shared_lock = threading.Lock()
-
-
-def check_answer(predicted: str | None, gold: str, timeout_s: float = 5.0) -> Verdict:
-    """Check one extracted answer against the gold answer; safe to call from any thread.
-
-    Batch work should use `Sandbox.check` (or `verify.verify_rows`) instead: this serialises all
-    callers of the process through one shared sandbox.
-    """
-    if predicted is None:
-        return Verdict.NO_ANSWER
-    global _shared_sandbox
-    with _shared_lock:
-        if _shared_sandbox is None:
-            _shared_sandbox = Sandbox()
-        return _shared_sandbox.check([(predicted, gold)], timeout_s)[0]
+def gold_from_latex(answer_field: str) -> str:
+    """The gold answer of a LaTeX answer field (MATH, AIME): the last `\\boxed{}` of a worked
+    solution, else the field itself without the math delimiters around it (`$\\frac34$`)."""
+    if (boxed := _last_boxed(answer_field)) is not None:
+        return boxed
+    gold = answer_field.strip()
+    for opening, closing in _MATH_DELIMITERS:
+        if len(gold) > len(opening) + len(closing) and gold.startswith(opening):
+            if gold.endswith(closing):
+                gold = gold[len(opening) : -len(closing)].strip()
+            break
+    if not gold:
+        raise ValueError("empty LaTeX answer")
+    return gold

@@ -64,6 +64,7 @@ def validate_config(
     if errors:
         raise ConfigError(_describe(errors[0]))
     _check_references(config)
+    _check_choice_fields(config)
     _check_files(config, Path(basedir))
     return config
 
@@ -113,6 +114,20 @@ def _check_references(config: dict[str, Any]) -> None:
             raise ConfigError("config key 'truncation.tokenizer': required when unit is tokens")
         if tokenizer not in students:
             raise _undefined("truncation.tokenizer", "student", tokenizer, students)
+
+
+def _check_choice_fields(config: dict[str, Any]) -> None:
+    """A multiple-choice set's incorrect options are fields other than its question and answer."""
+    for name, spec in config.get("problemsets", {}).items():
+        if spec.get("answer_format") != "choice":
+            continue
+        for index, field in enumerate(spec["incorrect_fields"]):
+            for key in ("question_field", "answer_field"):
+                if field == spec[key]:
+                    raise ConfigError(
+                        f"config key 'problemsets.{name}.incorrect_fields.{index}': {field!r} is "
+                        f"also the {key} (an incorrect option must be another field)"
+                    )
 
 
 def _check_grid(config: dict[str, Any]) -> None:

@@ -16,7 +16,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from compress_distill.engines import Engine, Request, SamplingSettings
+from compress_distill.engines import (
+    GENERATING_ENGINES,
+    Completion,
+    Engine,
+    Request,
+    SamplingSettings,
+)
 from compress_distill.engines.base import Messages
 from compress_distill.io import AppendLog, InputError, stable_hash, write_jsonl
 
@@ -32,6 +38,41 @@ def build_messages(question: str, template: str, system_prompt: str | None = Non
     # str.replace, not str.format: prompts are full of LaTeX braces such as \boxed{}.
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
     return [*messages, {"role": "user", "content": template.replace("{question}", question)}]
+
+
+def teacher_engine_args(teacher: dict[str, Any]) -> dict[str, Any]:
+    """A teacher's engine arguments. A teacher reasons: unless its entry names the format
+    (engine_args.reasoning_parser), it is inferred from the model's name ("auto"). Imported traces
+    name their fields instead."""
+    if teacher["engine"] not in GENERATING_ENGINES:
+        return dict(teacher.get("engine_args", {}))
+    return {"reasoning_parser": "auto", **teacher.get("engine_args", {})}
+
+
+def trace_text(reasoning: str | None, response: str) -> str:
+    """The `completion` of a row: the response alone where nothing was split out, else the
+    reasoning, a blank line and the response (the way the demo's plain-text traces look).
+
+    Transitional: verification, compression and training still read `completion`. The next step
+    of issue 17 has them read the row's own fields: verification the `response`, compression the
+    `reasoning` (the response kept whole), training sets joining the two in the student's format.
+    """
+    if reasoning is None:
+        return response
+    return "\n\n".join(part.strip() for part in (reasoning, response) if part.strip())
+
+
+def completion_fields(c: Completion) -> dict[str, Any]:
+    """A completion's fields of a generated row."""
+    return {
+        "completion": trace_text(c.reasoning, c.text),
+        "reasoning": c.reasoning,
+        "response": c.text,
+        "reasoning_parser": c.reasoning_parser,
+        "finish_reason": c.finish_reason,
+        "output_tokens": c.output_tokens,
+        "prompt_tokens": c.prompt_tokens,
+    }
 
 
 def _check_unique_ids(problems: Sequence[dict[str, Any]], source: str) -> None:
@@ -104,9 +145,7 @@ def generate_shard(
                             "sample_index": i,
                             "question": p["question"],
                             "gold": p["answer"],
-                            "completion": c.text,
-                            "output_tokens": c.output_tokens,
-                            "finish_reason": c.finish_reason,
+                            **completion_fields(c),
                             "teacher": teacher_name,
                             **info,
                             "sampling": sampling.as_dict(),

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import statistics
-import sys
-import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from compress_distill.answers import CHECKER, Sandbox, Verdict, extract_answer
+from compress_distill.answers import extract_answer, is_choice_gold
+from compress_distill.checking import CHECKER, Verdict, check_pairs
 from compress_distill.io import InputError, iter_jsonl, require_fields, write_jsonl
 
 TRACE_FIELDS = ("problem_id", "sample_index", "question", "gold", "completion")
 DEFAULT_TIMEOUT_S = 5.0
-CHUNK_SIZE = 64
 
 
 def verify_rows(
@@ -28,46 +23,29 @@ def verify_rows(
 ) -> list[dict[str, Any]]:
     """Copies of `rows`, in order, with `extracted_answer`, `verdict`, `correct` and `checker`.
 
-    Each of `workers` threads drives its own sandbox process (answers.Sandbox), so `workers`
-    processes check in parallel; the threads only extract answers and wait on their sandboxes.
+    `workers` sandbox processes check the answers in parallel (answers.check_pairs).
     """
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
     for index, row in enumerate(rows):
         require_fields(
             row, ("gold", "completion"), f"row {index} (problem {row.get('problem_id')})"
         )
-    extracted = [extract_answer(row["completion"]) for row in rows]
+    # A multiple-choice gold (a letter) also takes an option letter alone on the last line.
+    extracted = [
+        extract_answer(row["completion"], "letter" if is_choice_gold(row["gold"]) else None)
+        for row in rows
+    ]
     verdicts: list[Verdict] = [Verdict.NO_ANSWER] * len(rows)
     # Only rows with an answer go to Math-Verify; "no answer" needs no checking.
     todo = [i for i, answer in enumerate(extracted) if answer is not None]
-    chunks = [todo[start : start + CHUNK_SIZE] for start in range(0, len(todo), CHUNK_SIZE)]
-    next_chunk = iter(chunks)
-    lock = threading.Lock()
-
-    with tqdm(
-        total=len(todo), desc="verify", unit="trace", file=sys.stderr, disable=not progress
-    ) as bar:
-
-        def drain() -> None:
-            with Sandbox() as sandbox:
-                while True:
-                    with lock:
-                        chunk = next(next_chunk, None)
-                    if chunk is None:
-                        return
-                    pairs = [(extracted[i], str(rows[i]["gold"])) for i in chunk]
-                    for i, verdict in zip(chunk, sandbox.check(pairs, timeout_s), strict=True):
-                        verdicts[i] = verdict
-                    bar.update(len(chunk))
-
-        n_threads = min(workers, len(chunks))
-        if n_threads == 1:
-            drain()
-        elif n_threads > 1:
-            with ThreadPoolExecutor(n_threads, thread_name_prefix="verify") as pool:
-                for future in [pool.submit(drain) for _ in range(n_threads)]:
-                    future.result()
+    checked = check_pairs(
+        [(extracted[i], str(rows[i]["gold"])) for i in todo],
+        workers=workers,
+        timeout_s=timeout_s,
+        progress=progress,
+        desc="verify",
+    )
+    for i, verdict in zip(todo, checked, strict=True):
+        verdicts[i] = verdict
 
     return [
         {

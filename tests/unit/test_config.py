@@ -19,7 +19,9 @@ def _validate(config):
     return validate_config(config, SCHEMA, ROOT)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml"])
+@pytest.mark.parametrize(
+    "name", ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml", "configs/imported.yaml"]
+)
 def test_shipped_configs_are_valid(name):
     config = _validate(_load(name))
     teacher = next(iter(config["teachers"].values()))
@@ -49,6 +51,10 @@ def test_validation_does_not_modify_its_input():
         (
             lambda c: c["teachers"]["verbose"].update(engine="gpt"),
             "config key 'teachers.verbose.engine'",
+        ),
+        (
+            lambda c: c["teachers"]["verbose"].update(engine="imported", samples=2),
+            "config key 'teachers.verbose.samples': 1 was expected",
         ),
         (
             lambda c: c["teachers"]["verbose"].update(problemset="nope"),
@@ -99,3 +105,73 @@ def test_schema_modes_are_the_grid_modes():
     students = schema["$defs"]["student"]["properties"]
     assert [mode for mode in MODES if mode in students] == list(MODES)
     assert schema["$defs"]["mode"]["enum"] == list(MODES)
+
+
+GPQA_SET = {
+    "kind": "hf",
+    "name": "Idavidrein/gpqa",
+    "config": "gpqa_diamond",
+    "split": "train",
+    "question_field": "Question",
+    "answer_field": "Correct Answer",
+    "answer_format": "choice",
+}
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {**GPQA_SET, "answer_format": "mcq"},
+            "config key 'problemsets.bench.answer_format': 'mcq' is not one of",
+        ),
+        (
+            {**GPQA_SET, "incorrect_fields": ["Incorrect Answer 1", "Correct Answer"]},
+            "config key 'problemsets.bench.incorrect_fields.1': 'Correct Answer' is also the "
+            "answer_field",
+        ),
+        (
+            {**GPQA_SET, "incorrect_fields": []},
+            "config key 'problemsets.bench.incorrect_fields': [] should be non-empty",
+        ),
+        (
+            {**GPQA_SET, "max_answer_words": 0},
+            "config key 'problemsets.bench.max_answer_words': 0 is less than the minimum of 1",
+        ),
+        (
+            {**GPQA_SET, "checkable_only": "yes"},
+            "config key 'problemsets.bench.checkable_only': 'yes' is not of type 'boolean'",
+        ),
+    ],
+)
+def test_bad_benchmark_problemset_names_the_key(entry, message):
+    config = _load("configs/tiny.yaml")
+    config["problemsets"]["bench"] = entry
+    with pytest.raises(ConfigError) as info:
+        _validate(config)
+    assert message in str(info.value)
+
+
+def test_benchmark_problemset_defaults():
+    config = _load("configs/tiny.yaml")
+    config["problemsets"]["bench"] = dict(GPQA_SET)
+    bench = _validate(config)["problemsets"]["bench"]
+    assert bench["incorrect_fields"] == [f"Incorrect Answer {i}" for i in (1, 2, 3)]
+    assert bench["checkable_only"] is True and bench["max_answer_words"] == 5
+    assert bench["seed"] == 0
+
+
+def test_paper_benchmarks_name_their_answer_formats():
+    config = _validate(_load("configs/paper.yaml"))
+    sets = config["problemsets"]
+    formats = {
+        name: sets[b["problemset"]]["answer_format"] for name, b in config["benchmarks"].items()
+    }
+    assert formats == {
+        "gsm8k": "gsm8k",
+        "math500": "latex",
+        "aime24": "latex",
+        "gpqa_diamond": "choice",
+    }
+    assert sets["gpqa_diamond"]["name"] == "Idavidrein/gpqa"
+    assert sets["math500"]["name"] == "HuggingFaceH4/MATH-500"

@@ -1,7 +1,13 @@
 import pytest
 
-from compress_distill.engines import make_engine
-from compress_distill.generation import build_messages, generate_shard, shard_slice
+from compress_distill.engines import Completion, Engine, Request, SamplingSettings, make_engine
+from compress_distill.generation import (
+    build_messages,
+    generate_shard,
+    shard_slice,
+    teacher_engine_args,
+    trace_text,
+)
 from compress_distill.io import InputError, read_jsonl
 from compress_distill.tasks.arithmetic import ArithmeticSpec, make_problems
 
@@ -98,3 +104,58 @@ def test_duplicate_problem_ids_are_an_error(tmp_path):
     problems = [*PROBLEMS, PROBLEMS[0]]
     with pytest.raises(InputError, match="duplicate problem id"):
         generate_shard(problems, lambda: None, "t", TEACHER, "{q}", 0, tmp_path / "o", tmp_path)
+
+
+def test_scripted_rows_have_no_reasoning_and_the_same_completion(tmp_path):
+    out, _ = _run(tmp_path)
+    rows = read_jsonl(out)
+    engine = make_engine("scripted", None, TEACHER["engine_args"])
+    for row in rows:
+        assert row["reasoning"] is None and row["reasoning_parser"] == "none"
+        assert row["response"] == row["completion"]
+        assert row["prompt_tokens"] is None and row["finish_reason"] == "stop"
+    # The completion is what the scripted teacher writes, as before the split.
+    problem = PROBLEMS[0]
+    [c] = engine.generate([Request([], problem, 1)], SamplingSettings(max_tokens=4096))
+    row = next(r for r in rows if (r["problem_id"], r["sample_index"]) == (problem["id"], 1))
+    assert row["completion"] == c.text and row["output_tokens"] == c.output_tokens
+
+
+class _Thinker(Engine):
+    """Completions as a reasoning model's engine returns them, split or not."""
+
+    name = "thinker"
+
+    def generate(self, requests, sampling):
+        return [
+            Completion("\n\nSo \\boxed{4}.", 30, "stop", "\n2 + 2 = 4.\n", "qwen3", 12),
+            Completion("", 64, "length", "2 + 2 is", "qwen3", 12),
+            Completion("\\boxed{4}", 5, "stop", None, "qwen3", 12),
+        ][: len(requests)]
+
+    def info(self):
+        return {"engine": "thinker", "model": "m", "engine_version": "0"}
+
+
+def test_rows_keep_reasoning_and_response_apart(tmp_path):
+    teacher = TEACHER | {"samples": 3, "shards": 1, "batch_size": 3}
+    out, _ = _run(tmp_path, make=_Thinker, teacher=teacher)
+    first, cut, plain = read_jsonl(out)[:3]
+    assert first["reasoning"] == "\n2 + 2 = 4.\n" and first["response"] == "\n\nSo \\boxed{4}."
+    assert first["completion"] == "2 + 2 = 4.\n\nSo \\boxed{4}."  # reasoning, blank line, response
+    assert (first["reasoning_parser"], first["prompt_tokens"], first["output_tokens"]) == (
+        "qwen3",
+        12,
+        30,
+    )
+    assert cut["completion"] == "2 + 2 is" and cut["finish_reason"] == "length"
+    assert plain["completion"] == plain["response"] == "\\boxed{4}" and plain["reasoning"] is None
+
+
+def test_trace_text_and_teacher_engine_args():
+    assert trace_text(None, "  as written ") == "  as written "
+    assert trace_text("think\n", "\n\nanswer") == "think\n\nanswer"
+    assert trace_text("", "answer") == "answer"
+    assert teacher_engine_args(TEACHER) == {"reasoning_parser": "auto", **TEACHER["engine_args"]}
+    named = TEACHER | {"engine_args": {"reasoning_parser": "harmony"}}
+    assert teacher_engine_args(named) == {"reasoning_parser": "harmony"}

@@ -1,3 +1,5 @@
+import hashlib
+import json
 import re
 
 from compress_distill.engines import Request, SamplingSettings, make_engine
@@ -67,3 +69,17 @@ def test_max_tokens_truncates_with_length_finish():
     completion = _generate("verbose", problems=PROBLEMS[:1], max_tokens=10)[0]
     assert completion.finish_reason == "length"
     assert completion.output_tokens == 10
+
+
+def test_plain_text_no_reasoning_split_and_traces_unchanged():
+    # Pinned before Completion carried reasoning: the demo's traces stay byte-identical.
+    pinned = {
+        "verbose": "278e035deb86966dd7a17e2ef90657b05866315e09cd9657eb1593c1bef35bb6",
+        "concise": "7aa1a924a74b8c368bee05bc4a329ae2c0bc038f8e111ee1681d62bfdae34c25",
+    }
+    for style, digest in pinned.items():
+        completions = _generate(style, problems=PROBLEMS[:20])
+        texts = json.dumps([c.text for c in completions]).encode()
+        assert hashlib.sha256(texts).hexdigest() == digest
+        for c in completions:
+            assert (c.reasoning, c.reasoning_parser, c.prompt_tokens) == (None, "none", None)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from compress_distill.answers import CHECKER
+from compress_distill.checking import CHECKER
 from compress_distill.io import InputError, read_jsonl, write_jsonl
 from compress_distill.problems import load_jsonl_problems
 from compress_distill.verify import (
@@ -134,3 +134,45 @@ def test_stats_of_nothing_and_bad_verdicts(tmp_path):
     write_jsonl(tmp_path / "v.jsonl", [_row("correct", 1), _row("maybe", 1)])
     with pytest.raises(InputError, match=r"v\.jsonl:2: unknown verdict 'maybe'"):
         teacher_stats([tmp_path / "v.jsonl"])
+
+
+def _rows(gold, completions):
+    return [
+        {"problem_id": "p", "sample_index": i, "question": "q", "gold": gold, "completion": text}
+        for i, text in enumerate(completions)
+    ]
+
+
+def test_multiple_choice_rows_are_checked_by_letter():
+    completions = [
+        "The photon energy is about 2.07 eV, which is option C.\n\nAnswer: C",
+        "So the correct answer is **(C)**.",
+        "Comparing the options, only one fits.\n\n**C**",  # a letter alone on the last line
+        "The energy is hc / lambda.\n$\\boxed{\\text{(C)}}$",
+        "Answer: (C) 2.07 eV",
+        "The answer is (B).",  # a wrong letter is wrong
+        "Answer: 2.07 eV",  # the option's text, not its letter
+        "Let me compute hc / lambda first, with h = 6.63e-34",  # no answer
+    ]
+    verified = verify_rows(_rows("C", completions), progress=False)
+    assert [r["verdict"] for r in verified] == [
+        *["correct"] * 5,
+        "incorrect",
+        "incorrect",
+        "no_answer",
+    ]
+    assert verified[2]["extracted_answer"] == "C"
+    # a bare last-line letter is multiple choice only: against a number it is no answer
+    (number,) = verify_rows(_rows("4", completions[2:3]), progress=False)
+    assert number["verdict"] == "no_answer"
+
+
+def test_latex_golds_match_equivalent_forms():
+    completions = [
+        "Adding up: $\\frac{14}{3}$.\n\n**Final Answer**\n\\[\n\\boxed{\\dfrac{14}{3}}\n\\]",
+        "Final Answer: The final answer is $4\\frac{2}{3}$. I hope it is correct.",
+        "The sum is $\\boxed{14/3}$.",
+        "So the answer is $\\frac{13}{3}$.",
+    ]
+    verified = verify_rows(_rows("\\frac{14}{3}", completions), progress=False)
+    assert [r["verdict"] for r in verified] == ["correct", "correct", "correct", "incorrect"]

@@ -36,7 +36,7 @@ def test_paper_grid_job_counts(dry_run):
     jobs, _ = dry_run
     # 48 main runs (2 teachers x 4 students x 3 variants x 2 modes) + 7 truncation ablations
     assert jobs["train"] == 48 + 7
-    assert jobs["evaluate"] == 55 * 3  # three benchmarks
+    assert jobs["evaluate"] == 55 * 4  # four benchmarks
     assert jobs["generate"] == jobs["verify"] == 2 * 40  # shards per teacher
     assert jobs["compress"] == 2 * 2 * 40  # two LLM compressors over every shard
     assert jobs["base_model"] == 4 and jobs["teacher_stats"] == 2

@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from compress_distill.answers import Sandbox, Verdict
+from compress_distill.checking import Sandbox, Verdict
 from compress_distill.compression.base import Compressor
 from compress_distill.compression.targets import (
     OUTCOMES,

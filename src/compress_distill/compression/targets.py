@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compress_distill.answers import Verdict, check_answer, extract_answer
+from compress_distill.answers import extract_answer
+from compress_distill.checking import Verdict, check_answer
 from compress_distill.compression.base import last_box_span
 
 POLICIES = ("drop", "append")

@@ -6,7 +6,9 @@ from typing import Any
 
 from compress_distill.engines.base import Completion, Engine, Request, SamplingSettings
 
-ENGINES = ("scripted", "vllm", "openai", "transformers")
+# Engines that write completions; "imported" reads existing traces from the problem records.
+GENERATING_ENGINES = ("scripted", "vllm", "openai", "transformers")
+ENGINES = (*GENERATING_ENGINES, "imported")
 
 
 def make_engine(
@@ -26,6 +28,10 @@ def make_engine(
         from compress_distill.engines.openai_engine import OpenAIEngine
 
         return OpenAIEngine(model=_require_model(engine, model), **args)
+    if engine == "imported":
+        from compress_distill.engines.imported import ImportedEngine
+
+        return ImportedEngine(model=model or "imported", **args)
     if engine == "transformers":
         from compress_distill.engines.hf_engine import TransformersEngine
 
@@ -39,4 +45,12 @@ def _require_model(engine: str, model: str | None) -> str:
     return model
 
 
-__all__ = ["ENGINES", "Completion", "Engine", "Request", "SamplingSettings", "make_engine"]
+__all__ = [
+    "ENGINES",
+    "GENERATING_ENGINES",
+    "Completion",
+    "Engine",
+    "Request",
+    "SamplingSettings",
+    "make_engine",
+]

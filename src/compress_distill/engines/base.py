@@ -48,9 +48,21 @@ class Request:
 
 @dataclass(frozen=True)
 class Completion:
+    """One generation, its reasoning apart from its final response (see engines/reasoning.py).
+
+    text: the final response (the whole text where nothing split reasoning out).
+    reasoning: the model's reasoning; None where the engine did not split any out.
+    reasoning_parser: what split it: "harmony", a vLLM parser name ("qwen3", "deepseek_r1"),
+    "openai-server" (the server's --reasoning-parser) or "none".
+    output_tokens: generated tokens, reasoning included; prompt_tokens: None where unknown.
+    """
+
     text: str
-    output_tokens: int
+    output_tokens: int | None  # None where unknown (imported traces)
     finish_reason: str  # "stop" (ended on its own or on a stop string) or "length" (hit max_tokens)
+    reasoning: str | None = None
+    reasoning_parser: str = "none"
+    prompt_tokens: int | None = None
 
 
 class Engine(ABC):

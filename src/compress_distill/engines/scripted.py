@@ -190,7 +190,14 @@ class ScriptedEngine(Engine):
         error_rate: float = 0.05,
         seed: int = 0,
         latency_s: float = 0.0,
+        reasoning_parser: str = "none",
     ) -> None:
+        # It writes plain text (reasoning=None, reasoning_parser "none"): nothing to split.
+        if reasoning_parser not in ("auto", "none"):
+            raise ValueError(
+                "the scripted teacher writes plain text: engine_args.reasoning_parser must be "
+                f"auto or none, got {reasoning_parser!r}"
+            )
         if style not in STYLES:
             raise ValueError(f"unknown scripted style {style!r}; known: {sorted(STYLES)}")
         if not 0 <= error_rate <= 1:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from compress_distill.engines.base import Completion, Engine, Request, SamplingSettings
+from compress_distill.engines.reasoning import make_splitter
 
 # On CPU, gpu_memory_utilization is the share of host memory vLLM reserves (KV cache included);
 # vLLM's default 0.92 fails on a shared machine.
@@ -32,6 +33,11 @@ class VLLMEngine(Engine):
     worker fails on them once a prompt is prefilled in chunks ("CPU Generator does not use offset"),
     so by default they are used only on CUDA/ROCm (per_request_seed=None). On CPU a sampled run is
     reproducible for a fresh engine given the same calls in the same order.
+
+    reasoning_parser (see engines/reasoning.py) splits each completion into reasoning and response:
+    vLLM's reasoning parsers on the text (`<think>` models), harmony on the output token ids
+    (gpt-oss). chat_template_kwargs go to the chat template ({enable_thinking: true},
+    {reasoning_effort: high}), as LLM.chat(chat_template_kwargs=...) passes them.
     """
 
     name: ClassVar[str] = "vllm"
@@ -50,6 +56,8 @@ class VLLMEngine(Engine):
         lora_path: str | None = None,
         per_request_seed: bool | None = None,
         use_tqdm: bool = False,
+        reasoning_parser: str | None = None,
+        chat_template_kwargs: dict[str, Any] | None = None,
         **extra: Any,
     ) -> None:
         import vllm
@@ -88,6 +96,10 @@ class VLLMEngine(Engine):
         )
         self._tokenizer = self._llm.get_tokenizer()
         self._chat_template = _load_template(chat_template)
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
+        self._splitter = make_splitter(
+            reasoning_parser, model, self._tokenizer, self.chat_template_kwargs
+        )
 
     def generate(self, requests: Sequence[Request], sampling: SamplingSettings) -> list[Completion]:
         if not requests:
@@ -103,9 +115,11 @@ class VLLMEngine(Engine):
                 chat_template=self._chat_template,
                 tokenize=False,
                 add_generation_prompt=True,
+                **self.chat_template_kwargs,
             )
             for req in requests
         ]
+        self._splitter.check_prompts(texts)
         # The template writes any BOS itself: tokenizing must not add another one.
         token_ids = self._tokenizer(texts, add_special_tokens=False)["input_ids"]
         prompts = [TokensPrompt(prompt_token_ids=ids) for ids in token_ids]
@@ -116,6 +130,7 @@ class VLLMEngine(Engine):
             "top_k": sampling.top_k,
             "max_tokens": sampling.max_tokens,
             "stop": list(sampling.stop) or None,
+            "skip_special_tokens": self._splitter.skip_special_tokens,
         }
         params: SamplingParams | list[SamplingParams]
         if self.per_request_seed and sampling.temperature > 0:
@@ -129,13 +144,17 @@ class VLLMEngine(Engine):
             prompts, params, use_tqdm=self._use_tqdm, lora_request=self._lora_request
         )
         completions = []
-        for out in outputs:
+        for out, prompt_ids in zip(outputs, token_ids, strict=True):
             first = out.outputs[0]
+            reasoning, response = self._splitter.split(first.text, first.token_ids, prompt_ids)
             completions.append(
                 Completion(
-                    text=first.text,
+                    text=response,
                     output_tokens=len(first.token_ids),
                     finish_reason="length" if first.finish_reason == "length" else "stop",
+                    reasoning=reasoning,
+                    reasoning_parser=self._splitter.name,
+                    prompt_tokens=len(prompt_ids),
                 )
             )
         return completions

@@ -1,0 +1,39 @@
+"""An imported-trace teacher (configs/imported.yaml: GSM8K's own worked solutions) through every
+stage: verification, compression, training sets, training and evaluation."""
+
+import csv
+import json
+
+import pytest
+
+from compress_distill.io import read_jsonl
+
+pytestmark = pytest.mark.slow
+
+
+def test_gsm8k_solutions_as_a_teacher(new_workflow):
+    workflow = new_workflow("imported", base="configs/imported.yaml")
+    workflow.run()
+    rows = [
+        row
+        for shard in ("000", "001")
+        for row in read_jsonl(workflow.path(f"results/traces/gsm8k/checked/{shard}.jsonl"))
+    ]
+    assert len(rows) == 60  # configs/imported.yaml reads 60 problems
+    for row in rows:
+        assert row["engine"] == "imported" and row["reasoning_parser"] == "imported:gsm8k"
+        assert row["reasoning"] and row["response"] == f"#### {row['gold']}"
+        assert "<<" not in row["reasoning"]  # GSM8K's calculator annotations are not prose
+    # GSM8K's own solutions are right: verification must accept them all.
+    stats = json.loads(workflow.path("results/traces/gsm8k/stats.json").read_text())
+    assert stats["samples"] == 60 and stats["pass_rate"] == 1.0
+
+    with workflow.path("results/tables/training_sets.csv").open() as handle:
+        sets = {row["variant"]: row for row in csv.DictReader(handle)}
+    assert set(sets) == {"raw", "prune", "truncated-prune", "answer-only"}
+    assert all(int(row["examples"]) == 20 for row in sets.values())
+    assert float(sets["prune"]["chars_ratio"]) < 1.0
+    with workflow.path("results/tables/metrics.csv").open() as handle:
+        metrics = list(csv.DictReader(handle))
+    assert len(metrics) == 4 * 2  # variants x modes, one benchmark
+    assert all(row["benchmark"] == "gsm8k_test" for row in metrics)
