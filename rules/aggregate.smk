@@ -23,8 +23,8 @@ rule compression_summary:
 
 rule training_sets_summary:
     input:
-        stats=[s["stats"] for s in training_set_files()],
-        tokens=[path for s in training_set_files() for path in s["tokens"].values()],
+        stats=[f"{stem}.stats.json" for stem in training_sets().values()],
+        tokens=list(student_token_counts().values()),
     output:
         json=f"{RESULTS}/tables/training_sets.json",
         csv=report(
@@ -37,7 +37,7 @@ rule training_sets_summary:
     conda:
         "../envs/data.yaml"
     params:
-        training_set_files=training_set_files(),
+        token_files=student_token_counts(),
         code=script_code_hash("training_sets_summary"),
     script:
         "../scripts/training_sets_summary.py"

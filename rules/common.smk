@@ -202,20 +202,19 @@ def training_set_inputs(wildcards):
     return inputs
 
 
-def training_set_files():
-    """Each training set with its files: lengths, and tokens in each student's tokenizer."""
-    return [
-        {
-            "stats": DATASET.format(teacher=t, variant=v, regime=r) + ".stats.json",
-            "tokens": {
-                s: DATASET.format(teacher=t, variant=v, regime=r) + f".{s}.tokens.json"
-                for s in STUDENTS
-            },
-        }
+def training_sets():
+    """Each training set: its name (teacher/variant/regime) and its files' stem."""
+    return {
+        f"{t}/{v}/{r}": DATASET.format(teacher=t, variant=v, regime=r)
         for t in config["teachers"]
         for v in VARIANTS
         for r in REGIMES
-    ]
+    }
+
+
+def student_token_counts():
+    """Per student, the training sets' tokens in its tokenizer."""
+    return {s: f"{RESULTS}/students/{s}/training_set_tokens.json" for s in STUDENTS}
 
 
 def aggregate_targets():

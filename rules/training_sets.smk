@@ -37,15 +37,17 @@ rule training_set:
 # Per student, so that adding a student counts its tokens and leaves the training sets alone.
 rule training_set_tokens:
     input:
-        dataset=f"{DATASET}.jsonl",
+        datasets=[f"{stem}.jsonl" for stem in training_sets().values()],
         tokenizer=f"{RESULTS}/students/{{student}}/tokenizer",
     output:
-        f"{DATASET}.{{student}}.tokens.json",
+        f"{RESULTS}/students/{{student}}/training_set_tokens.json",
     log:
-        f"{LOGS}/training_set_tokens/{{teacher}}/{{variant}}/{{regime}}/{{student}}.log",
+        f"{LOGS}/training_set_tokens/{{student}}.log",
     conda:
         "../envs/data.yaml"
     params:
+        # The name of each input dataset, in input order.
+        names=list(training_sets()),
         code=script_code_hash("training_set_tokens"),
     script:
         "../scripts/training_set_tokens.py"

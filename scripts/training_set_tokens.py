@@ -1,4 +1,4 @@
-"""Rule training_set_tokens: one training set's completion tokens in one student's tokenizer."""
+"""Rule training_set_tokens: every training set's completion tokens in one student's tokenizer."""
 
 from compress_distill.io import read_jsonl, write_json
 from compress_distill.provenance import recorded
@@ -8,9 +8,13 @@ from compress_distill.training_sets import token_stats
 
 def main(smk) -> None:
     with recorded(smk):
-        stats = token_stats(read_jsonl(smk.input.dataset), load_tokenizer(smk.input.tokenizer))
-        write_json(smk.output[0], stats)
-        print(f"{smk.wildcards.student}: {stats['total']} tokens")
+        tokenizer = load_tokenizer(smk.input.tokenizer)
+        counts = {
+            name: token_stats(read_jsonl(path), tokenizer)
+            for name, path in zip(smk.params.names, smk.input.datasets, strict=True)
+        }
+        write_json(smk.output[0], counts)
+        print(f"{smk.wildcards.student}: {len(counts)} training sets")
 
 
 if __name__ == "__main__":

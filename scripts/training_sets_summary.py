@@ -8,11 +8,12 @@ from compress_distill.training_sets import summarize, summary_rows
 
 def main(smk) -> None:
     with recorded(smk):
-        sets = [
-            read_json(files["stats"])
-            | {"tokens": {student: read_json(path) for student, path in files["tokens"].items()}}
-            for files in smk.params.training_set_files
-        ]
+        tokens = {student: read_json(path) for student, path in smk.params.token_files.items()}
+        sets = []
+        for path in smk.input.stats:
+            stats = read_json(path)
+            name = f"{stats['teacher']}/{stats['variant']}/{stats['regime']}"
+            sets.append(stats | {"tokens": {s: counts[name] for s, counts in tokens.items()}})
         summary = summarize(sets)
         write_json(smk.output.json, summary)
         write_csv(summary_rows(summary), smk.output.csv)

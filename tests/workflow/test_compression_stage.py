@@ -49,6 +49,7 @@ def test_changing_an_append_compressor_reruns_only_its_branch(finished_tiny, tmp
     assert run.planned_jobs() == {
         "compress": 3,
         "training_set": 8,
+        "training_set_tokens": 1,  # the student's token counts of the training sets
         "training_sets_summary": 1,
         "compression_summary": 1,
         "train": 4,
@@ -60,7 +61,7 @@ def test_changing_an_append_compressor_reruns_only_its_branch(finished_tiny, tmp
         "provenance_table": 1,
         "report": 1,
         "all": 1,
-        "total": 28,
+        "total": 29,
     }
 
 
