@@ -1,4 +1,5 @@
-"""Rule teacher_stats: samples, correct, no-answer, pass rate and trace lengths of one teacher."""
+"""Rule teacher_stats: samples, correct, no-answer, pass rate, length-limit hits and trace lengths
+of one teacher."""
 
 from compress_distill.io import write_json
 from compress_distill.provenance import recorded

@@ -53,9 +53,9 @@ def trace_text(reasoning: str | None, response: str) -> str:
     """The `completion` of a row: the response alone where nothing was split out, else the
     reasoning, a blank line and the response (the way the demo's plain-text traces look).
 
-    Transitional: verification, compression and training still read `completion`. The next step
-    of issue 17 has them read the row's own fields: verification the `response`, compression the
-    `reasoning` (the response kept whole), training sets joining the two in the student's format.
+    Verification reads the `response`, compression the `reasoning` (the response kept whole);
+    training sets still train on `completion` as one assistant message (issue 17 item 3: the
+    student's own format, with the reasoning where its chat template puts it, is still to do).
     """
     if reasoning is None:
         return response

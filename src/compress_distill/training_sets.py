@@ -53,20 +53,47 @@ def target_text(
 ) -> tuple[str, str]:
     """The completion a student learns for one problem under one variant, and where it came from:
     raw, answer-only, the compressor's outcome (kept, appended, empty) or the truncation's
-    (truncated, kept_whole when the raw trace was already short enough, answer_only)."""
+    (truncated, kept_whole when the raw trace was already short enough, answer_only).
+
+    Raw is the row's `completion` (reasoning, blank line, response). Where the compressor
+    compressed a reasoning (`compressed_field`), truncation cuts the raw reasoning to the
+    compressed reasoning's length and keeps the response whole; otherwise it cuts the completion.
+    """
     kind = variant_kind(variant)
     if kind == RAW:
         return raw["completion"], "raw"
     if kind == ANSWER_ONLY:
+        # The answer in a box, also for a reasoning model whose final response is more than the
+        # answer: a reasoning model's response (after </think>) is often a worked solution of its
+        # own, which would make answer-only a short-solution variant, and one whose length and
+        # content differ by teacher. The bare answer keeps the baseline the same for every teacher.
         return answer_only(raw["extracted_answer"]), "answer_only"
     if compressed is None:
         raise KeyError(f"variant {variant!r} needs the compressed trace of {raw['problem_id']}")
     if kind == "truncated":
+        if compressed.get("compressed_field") == "reasoning" and _response(raw):
+            # The reasoning cut to the compressed reasoning's length, the response kept whole.
+            budget = measure(compressed["reasoning"], unit, tokenizer)
+            return truncate_to_match(
+                raw["reasoning"].strip(),
+                budget,
+                raw["extracted_answer"],
+                unit,
+                tokenizer,
+                response=_response(raw),
+            )
         budget = measure(compressed["completion"], unit, tokenizer)
         return truncate_to_match(
             raw["completion"], budget, raw["extracted_answer"], unit, tokenizer
         )
     return compressed["completion"], compressed["outcome"]
+
+
+def _response(row: dict[str, Any]) -> str:
+    """A trace's final response, where it has a reasoning apart from it; else ""."""
+    if not (row.get("reasoning") or "").strip():
+        return ""
+    return (row.get("response") or "").strip()
 
 
 def make_example(problem_id: str, question: str, prompt_template: str, text: str) -> dict[str, Any]:

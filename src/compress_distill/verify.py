@@ -15,24 +15,62 @@ TRACE_FIELDS = ("problem_id", "sample_index", "question", "gold", "completion")
 DEFAULT_TIMEOUT_S = 5.0
 
 
+def answer_text(row: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(answer_source, the text the final answer is read from) of a trace row.
+
+    The final `response` where it has text; the `reasoning` where the response is empty (a model
+    that stated its answer while thinking); `completion` for rows without those fields (shards
+    written before generation kept them apart). A trace that stopped at the length limit without
+    a final response has none, (None, None): its reasoning was cut mid-thought, and a number there
+    is no final answer.
+    """
+    if "response" not in row:
+        return "completion", row["completion"]
+    response = row["response"] or ""
+    if response.strip():
+        return "response", response
+    if length_limited(row):
+        return None, None
+    reasoning = row.get("reasoning") or ""
+    if reasoning.strip():
+        return "reasoning", reasoning
+    return "response", response
+
+
+def length_limited(row: dict[str, Any]) -> bool:
+    """Whether generation stopped at the token limit (`finish_reason` "length")."""
+    return row.get("finish_reason") == "length"
+
+
+def no_final_response(row: dict[str, Any]) -> bool:
+    """A length-limited trace cut off before its final response."""
+    return length_limited(row) and "response" in row and not (row["response"] or "").strip()
+
+
 def verify_rows(
     rows: Sequence[dict[str, Any]],
     workers: int = 1,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Copies of `rows`, in order, with `extracted_answer`, `verdict`, `correct` and `checker`.
+    """Copies of `rows`, in order, with `answer_source`, `extracted_answer`, `verdict`, `correct`
+    and `checker`.
 
-    `workers` sandbox processes check the answers in parallel (answers.check_pairs).
+    The answer is read from the text `answer_text` names (recorded as `answer_source`: response,
+    reasoning, completion, or None for a length-limited trace without a response, which has no
+    answer). `workers` sandbox processes check the answers in parallel (answers.check_pairs).
     """
     for index, row in enumerate(rows):
         require_fields(
             row, ("gold", "completion"), f"row {index} (problem {row.get('problem_id')})"
         )
+    sources = [answer_text(row) for row in rows]
     # A multiple-choice gold (a letter) also takes an option letter alone on the last line.
     extracted = [
-        extract_answer(row["completion"], "letter" if is_choice_gold(row["gold"]) else None)
-        for row in rows
+        None
+        if text is None
+        else extract_answer(text, "letter" if is_choice_gold(row["gold"]) else None)
+        for row, (_, text) in zip(rows, sources, strict=True)
     ]
     verdicts: list[Verdict] = [Verdict.NO_ANSWER] * len(rows)
     # Only rows with an answer go to Math-Verify; "no answer" needs no checking.
@@ -50,12 +88,15 @@ def verify_rows(
     return [
         {
             **row,
+            "answer_source": source,
             "extracted_answer": answer,
             "verdict": verdict.value,
             "correct": verdict is Verdict.CORRECT,
             "checker": CHECKER,
         }
-        for row, answer, verdict in zip(rows, extracted, verdicts, strict=True)
+        for row, (source, _), answer, verdict in zip(
+            rows, sources, extracted, verdicts, strict=True
+        )
     ]
 
 
@@ -87,6 +128,8 @@ class _StatsAccumulator:
         self.counts = dict.fromkeys(Verdict, 0)
         self.lengths: list[int] = []
         self.correct_lengths: list[int] = []
+        self.length_limited = 0
+        self.length_limited_no_response = 0
 
     def add(self, row: dict[str, Any], where: str) -> None:
         require_fields(row, ("verdict", "completion"), where)
@@ -95,6 +138,8 @@ class _StatsAccumulator:
         except ValueError:
             raise InputError(f"{where}: unknown verdict {row['verdict']!r}") from None
         self.counts[verdict] += 1
+        self.length_limited += length_limited(row)
+        self.length_limited_no_response += no_final_response(row)
         self.lengths.append(len(row["completion"]))
         if verdict is Verdict.CORRECT:
             self.correct_lengths.append(len(row["completion"]))
@@ -110,6 +155,10 @@ class _StatsAccumulator:
             # timeouts count as errors too: neither says anything about the teacher
             "errors": self.counts[Verdict.TIMEOUT] + self.counts[Verdict.ERROR],
             "pass_rate": self.counts[Verdict.CORRECT] / samples if samples else None,
+            # Traces that stopped at the token limit; of those, the ones cut off before their final
+            # response (no answer, never correct).
+            "hit_length_limit": self.length_limited,
+            "hit_length_limit_no_answer": self.length_limited_no_response,
             "total_chars": sum(self.lengths),
             "total_chars_correct": sum(self.correct_lengths),
             "mean_chars": statistics.fmean(self.lengths) if self.lengths else None,
@@ -138,6 +187,8 @@ _COUNT_KEYS = (
     "no_answer",
     "timeouts",
     "errors",
+    "hit_length_limit",
+    "hit_length_limit_no_answer",
     "total_chars",
     "total_chars_correct",
 )

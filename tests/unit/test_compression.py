@@ -523,3 +523,153 @@ def test_compress_rows_needs_verified_rows() -> None:
         compress_rows([row], ExtractiveCompressor(), "append", progress=False)
     with pytest.raises(ValueError, match="answer policy"):
         compress_rows([], ExtractiveCompressor(), "keep", progress=False)
+
+
+# --- reasoning and the final response -------------------------------------------------------------
+
+
+class _Recording(_Scripted):
+    """_Scripted that also records the traces it was given."""
+
+    def __init__(self, outputs: Sequence[Any]) -> None:
+        super().__init__(outputs)
+        self.seen: list[str] = []
+
+    def compress(self, traces: Sequence[str], contexts: Sequence[dict[str, Any]]) -> list[str]:
+        self.seen.extend(traces)
+        return super().compress(traces, contexts)
+
+
+def _reasoning_row(index: int, reasoning: str | None, response: str, **extra: Any) -> dict:
+    completion = response if reasoning is None else f"{reasoning.strip()}\n\n{response.strip()}"
+    return {
+        "problem_id": f"p{index}",
+        "sample_index": 0,
+        "question": "Maya pays $54 for 4 pencils at $3 and notebooks at $7. How many notebooks?",
+        "gold": "6",
+        "reasoning": reasoning,
+        "response": response,
+        "finish_reason": "stop",
+        "completion": completion,
+        "extracted_answer": "6",
+        "answer_source": "response",
+        **extra,
+    }
+
+
+R1_REASONING, R1_RESPONSE = (
+    part.strip() for part in R1_TRACE.removeprefix("<think>").split("</think>")
+)
+
+
+@pytest.mark.parametrize("policy", ["append", "drop"])
+def test_compress_rows_compresses_the_reasoning_and_keeps_the_response(policy: str) -> None:
+    rows = [
+        _reasoning_row(0, "Hmm. 54 - 12 = 42, and 42 / 7 = 6.", "#### 6"),
+        _reasoning_row(1, "Okay. 54 - 12 = 42, and 42 / 7 = 6.", "#### 6"),
+        _reasoning_row(2, "So 42 / 7 = 5.", "#### 6"),
+        _reasoning_row(3, "Long thinking.", "#### 6"),
+        # the answer was read from the reasoning: no response to keep
+        _reasoning_row(4, "42 / 7 = 6, the answer is 6.", "", answer_source="reasoning"),
+        # no reasoning split out (the demo), and one that hit the length limit with a response
+        _reasoning_row(5, None, "Hmm. 42 / 7 = 6.\n\n\\boxed{6}"),
+        _reasoning_row(6, None, "42 / 7 = 6.\n\n\\boxed{6}", finish_reason="length"),
+    ]
+    outputs = [
+        "54 - 12 = 42; 42 / 7 = 6.",  # no box: the response's answer is the text's answer
+        "42 / 7 = 6. \\boxed{6}",
+        "42 / 7 = 5. \\boxed{5}",  # contradicts the response: not kept
+        "  ",
+        "42 / 7 = 6.",  # without the response, the answer is lost
+        "42 / 7 = 6.\n\n\\boxed{6}",
+        "\\boxed{6}",
+    ]
+    compressor = _Recording(outputs)
+    out, counts = compress_rows(rows, compressor, policy, progress=False)
+    # the compressor sees the reasoning, never the response
+    assert compressor.seen == [
+        *(row["reasoning"] for row in rows[:5]),
+        rows[5]["completion"],
+        rows[6]["completion"],
+    ]
+    if policy == "append":
+        assert counts == {"kept": 4, "appended": 2, "dropped": 0, "empty": 1}
+    else:
+        assert counts == {"kept": 4, "appended": 0, "dropped": 2, "empty": 1}
+    by_id = {row["problem_id"]: row for row in out}
+    assert [by_id[f"p{i}"]["compressed_field"] for i in (0, 1, 5, 6)] == [
+        "reasoning",
+        "reasoning",
+        "completion",
+        "completion",
+    ]
+    assert by_id["p0"]["reasoning"] == outputs[0] and by_id["p0"]["response"] == "#### 6"
+    assert by_id["p0"]["completion"] == outputs[0] + "\n\n#### 6"
+    assert by_id["p1"]["completion"] == outputs[1] + "\n\n#### 6"
+    assert by_id["p0"]["raw_chars"] == len(rows[0]["completion"])
+    assert by_id["p0"]["compressed_chars"] == len(by_id["p0"]["completion"])
+    assert by_id["p5"]["completion"] == outputs[5] and "reasoning" not in by_id["p5"]
+    if policy == "append":
+        # the answer goes after the compressed reasoning (a wrong closing box replaced), before
+        # the response
+        assert by_id["p2"]["reasoning"] == "42 / 7 = 5." + answer_suffix("6")
+        assert by_id["p2"]["completion"] == by_id["p2"]["reasoning"] + "\n\n#### 6"
+        assert by_id["p4"]["completion"] == by_id["p4"]["reasoning"] == "42 / 7 = 6.\n\n\\boxed{6}"
+        assert by_id["p4"]["response"] == ""
+        # an empty compression is the answer alone: no reasoning left
+        assert by_id["p3"]["completion"] == answer_only("6") and by_id["p3"]["reasoning"] == ""
+    for row in out:
+        assert extract_answer(row["completion"]) == "6" or row["completion"].endswith("#### 6")
+
+
+def test_extractive_compresses_a_reasoning_and_keeps_the_response() -> None:
+    row = _reasoning_row(0, R1_REASONING, R1_RESPONSE, question=R1_QUESTION)
+    (out,), counts = compress_rows([row], ExtractiveCompressor(), "drop", progress=False)
+    assert counts["kept"] == 1 and out["compressed_field"] == "reasoning"
+    assert out["completion"] == f"{out['reasoning']}\n\n{R1_RESPONSE}"
+    assert len(out["reasoning"]) < len(R1_REASONING) and "Hmm" not in out["reasoning"]
+
+
+def test_llm_prompt_gets_the_question_the_reasoning_and_the_answer(monkeypatch) -> None:
+    engine = _CannedEngine(["42 / 7 = 6. \\boxed{6}"] * 2)
+    monkeypatch.setattr("compress_distill.compression.llm.make_engine", lambda *args: engine)
+    template = (ROOT / "prompts/compress.txt").read_text(encoding="utf-8")
+    row = _reasoning_row(0, R1_REASONING, R1_RESPONSE, question=R1_QUESTION)
+    compressor = LLMCompressor("vllm", "m", template)
+    (out,), counts = compress_rows([row], compressor, "drop", progress=False)
+    prompt = engine.seen[0].messages[0]["content"]
+    assert R1_QUESTION in prompt and R1_REASONING in prompt and R1_RESPONSE not in prompt
+    assert "Final answer: 6\n" in prompt
+    assert not re.search(r"\{(question|trace|reasoning|answer)\}", prompt)
+    assert counts["kept"] == 1 and out["completion"] == f"42 / 7 = 6. \\boxed{{6}}\n\n{R1_RESPONSE}"
+    # a template with the older {trace} placeholder still works; {reasoning} is the same text
+    assert fill_prompt("{trace}|{reasoning}|{answer}", "q", "T", "6") == "T|T|6"
+    assert fill_prompt("{question}: {trace}", "q", "T") == "q: T"
+    LLMCompressor("vllm", "m", "Q: {question}\nT: {trace}")
+    with pytest.raises(ValueError, match="reasoning"):
+        LLMCompressor("vllm", "m", "{question} and {answer}")
+
+
+def test_truncation_cuts_the_reasoning_and_keeps_the_response() -> None:
+    reasoning, response = R1_REASONING, R1_RESPONSE
+    for target in (1, 40, 200, len(reasoning) - 1):
+        text, outcome = truncate_to_match(reasoning, target, "6", response=response)
+        assert outcome == "truncated"
+        assert text == reasoning[:target] + "\n\n" + response
+    assert truncate_to_match(reasoning, len(reasoning), "6", response=response) == (
+        f"{reasoning}\n\n{response}",
+        "kept_whole",
+    )
+    assert truncate_to_match(reasoning, 0, "6", response=response) == (
+        answer_only("6"),
+        "answer_only",
+    )
+    # in tokens: the reasoning's cut is the compressed reasoning's length
+    from compress_distill.students.tokenizers import build_char_tokenizer
+
+    tokenizer = build_char_tokenizer()
+    text, outcome = truncate_to_match(reasoning, 50, "6", "tokens", tokenizer, response=response)
+    assert outcome == "truncated" and text.endswith("\n\n" + response)
+    assert measure(text[: -len(response) - 2], "tokens", tokenizer) == 50
+    # without a response, as before: the answer appended to the cut
+    assert truncate_to_match(reasoning, 40, "6")[0].endswith(answer_suffix("6"))

@@ -129,3 +129,90 @@ def test_compression_summary_pools_shards():
         "kept": 2,
         "chars_ratio": pytest.approx(0.2),
     }
+
+
+# --- reasoning and the final response ------------------------------------------------------------
+
+
+def _reasoning_rows(ids=IDS):
+    """Verified rows of a reasoning teacher, and their compressed reasoning (response kept)."""
+    verified, compressed = [], []
+    for i, pid in enumerate(ids):
+        reasoning = f"Hmm, let me think. {i} + {i}: that is {2 * i}. Let me check: {2 * i}."
+        response = f"{i} + {i} = {2 * i}.\n\n\\boxed{{{2 * i}}}"
+        verified.append(
+            {
+                "problem_id": pid,
+                "sample_index": 0,
+                "question": f"What is {i} + {i}?",
+                "reasoning": reasoning,
+                "response": response,
+                "finish_reason": "stop",
+                "completion": f"{reasoning}\n\n{response}",
+                "extracted_answer": str(2 * i),
+                "answer_source": "response",
+            }
+        )
+        short = f"{i} + {i} = {2 * i}."
+        compressed.append(
+            {
+                "problem_id": pid,
+                "sample_index": 0,
+                "compressed_field": "reasoning",
+                "reasoning": short,
+                "response": response,
+                "completion": f"{short}\n\n{response}",
+                "outcome": "kept",
+            }
+        )
+    return verified, compressed
+
+
+@pytest.mark.parametrize("unit", ["chars", "tokens"])
+def test_truncation_of_a_reasoning_keeps_the_response(unit):
+    tokenizer = build_char_tokenizer() if unit == "tokens" else None
+    verified, compressed = _reasoning_rows()
+    raw = {row["problem_id"]: row for row in verified}
+    short = {row["problem_id"]: row for row in compressed}
+    examples, origins = build_training_set(
+        verified, compressed, [], "truncated-c", 30, 0, "{question}", unit, tokenizer
+    )
+    assert origins == {"truncated": 30}
+    for example in examples:
+        row, partner = raw[example["id"]], short[example["id"]]
+        text = completion_text(example)
+        cut = text.removesuffix("\n\n" + row["response"])
+        assert cut != text and row["reasoning"].startswith(cut)
+        assert len(cut) == len(partner["reasoning"])  # one token per character either way
+        assert len(text) == len(partner["completion"])
+
+    compressed_set, origins = build_training_set(verified, compressed, [], "c", 30, 0, "{q}")
+    assert origins == {"kept": 30}
+    assert {completion_text(e) for e in compressed_set} <= {r["completion"] for r in compressed}
+    raw_set, _ = build_training_set(verified, compressed, [], "raw", 30, 0, "{q}")
+    assert {completion_text(e) for e in raw_set} <= {r["completion"] for r in verified}
+    # answer-only is the answer in a box, for a reasoning teacher as for any other
+    answers, origins = build_training_set(verified, compressed, [], "answer-only", 30, 0, "{q}")
+    assert origins == {"answer_only": 30}
+    assert {completion_text(e) for e in answers} <= {
+        f"\\boxed{{{r['extracted_answer']}}}" for r in verified
+    }
+
+
+def test_truncation_without_a_response_or_a_compressed_reasoning():
+    verified, compressed = _reasoning_rows(IDS[:3])
+    # an empty compression (answer alone, under append): the truncated twin is the answer alone
+    compressed[0] |= {"reasoning": "", "completion": "\\boxed{0}", "outcome": "empty"}
+    # the answer was read from the reasoning: no response; the completion is cut as before
+    verified[1] |= {"response": "", "completion": verified[1]["reasoning"]}
+    compressed[1] |= {"response": "", "completion": "1 + 1 = 2.\n\n\\boxed{2}"}
+    # a compressed row of an older shard (no compressed_field): the completion is cut as before
+    del compressed[2]["compressed_field"]
+    examples, origins = build_training_set(verified, compressed, [], "truncated-c", 3, 0, "{q}")
+    assert origins == {"answer_only": 1, "truncated": 2}
+    texts = {e["id"]: completion_text(e) for e in examples}
+    assert texts[IDS[0]] == "\\boxed{0}"
+    assert texts[IDS[1]].endswith("\n\n\\boxed{2}")
+    assert len(texts[IDS[1]]) == len(compressed[1]["completion"])
+    assert len(texts[IDS[2]]) == len(compressed[2]["completion"])
+    assert texts[IDS[2]].endswith("\n\n\\boxed{4}") and verified[2]["response"] not in texts[IDS[2]]

@@ -176,3 +176,82 @@ def test_latex_golds_match_equivalent_forms():
     ]
     verified = verify_rows(_rows("\\frac{14}{3}", completions), progress=False)
     assert [r["verdict"] for r in verified] == ["correct", "correct", "correct", "incorrect"]
+
+
+# --- reasoning and the final response ------------------------------------------------------------
+
+
+def _trace(reasoning, response, finish_reason="stop", **extra):
+    """A generated row: reasoning and response apart, `completion` joined as generation joins it."""
+    completion = response if reasoning is None else f"{reasoning}\n\n{response}".strip()
+    return {
+        "problem_id": "p",
+        "sample_index": 0,
+        "question": "q",
+        "gold": "72",
+        "reasoning": reasoning,
+        "response": response,
+        "finish_reason": finish_reason,
+        "completion": completion,
+        **extra,
+    }
+
+
+def test_the_answer_is_read_from_the_response_then_the_reasoning():
+    rows = [
+        # the response wins over a different number boxed in the reasoning
+        _trace("First guess \\boxed{70}. No: 48 + 24 = 72.", "#### 72"),
+        _trace("48 + 24 = 72, so \\boxed{72}.", "#### 71"),
+        # an empty response: the answer stated while thinking counts
+        _trace("48 + 24 = 72, so the answer is 72.", ""),
+        # nothing split out (the demo's scripted teachers): the response is the whole trace
+        _trace(None, "48 + 24 = 72.\n\n\\boxed{72}"),
+        # an older shard: only the completion
+        {k: v for k, v in _trace(None, "\\boxed{72}").items() if k != "response"},
+        _trace("", "   "),
+    ]
+    verified = verify_rows(rows, progress=False)
+    assert [r["answer_source"] for r in verified] == [
+        "response",
+        "response",
+        "reasoning",
+        "response",
+        "completion",
+        "response",
+    ]
+    assert [r["verdict"] for r in verified] == [
+        "correct",
+        "incorrect",
+        "correct",
+        "correct",
+        "correct",
+        "no_answer",
+    ]
+    assert verified[1]["extracted_answer"] == "71"
+
+
+def test_length_limited_traces_without_a_response_are_never_correct(tmp_path):
+    rows = [
+        # cut off while thinking, the right number boxed on the way: no final answer
+        _trace("48 + 24 = 72, so \\boxed{72}. Let me double-check", "", "length"),
+        _trace("48 + 24 = 72, so", None, "length"),
+        # a response cut off still has its answer read (a model without a reasoning part)
+        _trace(None, "48 + 24 = 72.\n\n\\boxed{72}", "length"),
+        _trace("48 + 24 = 72.", "#### 72"),
+    ]
+    verified = verify_rows(rows, progress=False)
+    assert [r["answer_source"] for r in verified] == [None, None, "response", "response"]
+    assert [r["verdict"] for r in verified] == ["no_answer", "no_answer", "correct", "correct"]
+    assert verified[0]["extracted_answer"] is None and not verified[0]["correct"]
+
+    stats = shard_stats(verified)
+    assert stats["hit_length_limit"] == 3 and stats["hit_length_limit_no_answer"] == 2
+    assert stats["no_answer"] == 2 and stats["correct"] == 2
+    write_jsonl(tmp_path / "a.jsonl", verified[:2])
+    write_jsonl(tmp_path / "b.jsonl", verified[2:])
+    teacher = teacher_stats([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    assert teacher == stats
+    merged = merge_stats([shard_stats(verified[:2]), shard_stats(verified[2:])])
+    assert merged["hit_length_limit"] == 3 and merged["hit_length_limit_no_answer"] == 2
+    # rows of older shards (no finish_reason) count as neither
+    assert shard_stats([_row("correct", 3)])["hit_length_limit"] == 0

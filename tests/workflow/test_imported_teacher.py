@@ -24,9 +24,26 @@ def test_gsm8k_solutions_as_a_teacher(new_workflow):
         assert row["engine"] == "imported" and row["reasoning_parser"] == "imported:gsm8k"
         assert row["reasoning"] and row["response"] == f"#### {row['gold']}"
         assert "<<" not in row["reasoning"]  # GSM8K's calculator annotations are not prose
+        # the answer is read from the final response, "#### <gold>"
+        assert row["answer_source"] == "response" and row["extracted_answer"] == row["gold"]
     # GSM8K's own solutions are right: verification must accept them all.
     stats = json.loads(workflow.path("results/traces/gsm8k/stats.json").read_text())
     assert stats["samples"] == 60 and stats["pass_rate"] == 1.0
+    assert stats["hit_length_limit"] == stats["hit_length_limit_no_answer"] == 0
+
+    # The compressor compressed the reasoning; the response follows it whole.
+    verified = {row["problem_id"]: row for row in rows}
+    compressed = [
+        row
+        for shard in ("000", "001")
+        for row in read_jsonl(workflow.path(f"results/traces/gsm8k/prune/{shard}.jsonl"))
+    ]
+    assert compressed
+    for row in compressed:
+        raw = verified[row["problem_id"]]
+        assert row["compressed_field"] == "reasoning" and row["response"] == raw["response"]
+        assert row["completion"] == f"{row['reasoning']}\n\n{raw['response']}"
+        assert len(row["reasoning"]) < len(raw["reasoning"])
 
     with workflow.path("results/tables/training_sets.csv").open() as handle:
         sets = {row["variant"]: row for row in csv.DictReader(handle)}

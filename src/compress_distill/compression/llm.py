@@ -10,15 +10,18 @@ from typing import Any
 from compress_distill.compression.base import Compressor, check_batch
 from compress_distill.engines import Engine, Request, SamplingSettings, make_engine
 
-_PLACEHOLDER_RE = re.compile(r"\{(question|trace)\}")
+_PLACEHOLDER_RE = re.compile(r"\{(question|trace|reasoning|answer)\}")
 _THINK_BLOCK_RE = re.compile(r"<think>.*?</think>", re.DOTALL)
 _FENCE_RE = re.compile(r"^```[\w-]*[ \t]*\n(.*?)\n?```$", re.DOTALL)
 
 
-def fill_prompt(template: str, question: str, trace: str) -> str:
+def fill_prompt(template: str, question: str, trace: str, answer: str = "") -> str:
+    """The template with `{question}`, the text to compress as `{trace}` or `{reasoning}` (the
+    same text: a row's reasoning, or its whole completion where it has none) and `{answer}` (the
+    teacher's final answer, which the compressed text must keep)."""
     # Not str.format: templates and traces are full of LaTeX braces such as \boxed{}. One pass, so
     # a "{trace}" written inside a question is left as it is.
-    values = {"question": question, "trace": trace}
+    values = {"question": question, "trace": trace, "reasoning": trace, "answer": answer}
     return _PLACEHOLDER_RE.sub(lambda match: values[match.group(1)], template)
 
 
@@ -56,8 +59,8 @@ class LLMCompressor(Compressor):
         name: str | None = None,
     ) -> None:
         super().__init__(name)
-        if "{trace}" not in prompt:
-            raise ValueError("the compression prompt has no {trace} placeholder")
+        if "{trace}" not in prompt and "{reasoning}" not in prompt:
+            raise ValueError("the compression prompt has no {reasoning} (or {trace}) placeholder")
         self.engine_name = engine
         self.model = model
         self.prompt = prompt
@@ -80,7 +83,10 @@ class LLMCompressor(Compressor):
                     {
                         "role": "user",
                         "content": fill_prompt(
-                            self.prompt, str(context.get("question", "")), trace
+                            self.prompt,
+                            str(context.get("question", "")),
+                            trace,
+                            str(context.get("extracted_answer") or ""),
                         ),
                     }
                 ],

@@ -22,6 +22,27 @@ from compress_distill.io import require_fields
 ROW_FIELDS = ("problem_id", "sample_index", "question", "gold", "completion", "extracted_answer")
 
 
+def trace_parts(row: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(compressed_field, the text a compressor compresses, the response kept whole or None).
+
+    A row with a reasoning has it compressed, its final response kept whole after it ("reasoning";
+    the response is None where it is empty: the answer was read from the reasoning). Rows without
+    one (the demo's plain-text traces, older shards) have their whole completion compressed.
+    """
+    reasoning = row.get("reasoning")
+    if isinstance(reasoning, str) and reasoning.strip():
+        response = (row.get("response") or "").strip()
+        return "reasoning", reasoning.strip(), response or None
+    return "completion", row["completion"], None
+
+
+def join_response(compressed: object, response: str | None) -> object:
+    """The compressed reasoning, a blank line and the response (as generation joins a trace)."""
+    if response is None or not isinstance(compressed, str) or not compressed.strip():
+        return compressed
+    return compressed.strip() + "\n\n" + response
+
+
 def compress_rows(
     rows: Sequence[dict[str, Any]],
     compressor: Compressor,
@@ -34,6 +55,9 @@ def compress_rows(
 
     Each input row is a verified trace: `completion` is the raw trace, `extracted_answer` the
     teacher's final answer, which the compressed text must still end in (see preserve_answer).
+    Where a row has a reasoning, only the reasoning is compressed (`trace_parts`) and the output
+    row's `completion` is the compressed reasoning, a blank line and the whole response; the
+    answer is checked in that text, and an appended answer goes after the compressed reasoning.
     """
     check_policy(policy)
     if batch_size < 1:
@@ -41,7 +65,7 @@ def compress_rows(
     for index, row in enumerate(rows):
         require_fields(row, ROW_FIELDS, f"row {index} (problem {row.get('problem_id')})")
     counts = dict.fromkeys(OUTCOMES, 0)
-    kept: list[tuple[dict[str, Any], str, str]] = []
+    kept: list[tuple[dict[str, Any], str, str, str | None]] = []
     with (
         Sandbox() as sandbox,
         tqdm(
@@ -50,22 +74,27 @@ def compress_rows(
     ):
         for first in range(0, len(rows), batch_size):
             batch = rows[first : first + batch_size]
-            outputs = compressor.compress([row["completion"] for row in batch], batch)
+            parts = [trace_parts(row) for row in batch]
+            outputs = compressor.compress([text for _, text, _ in parts], batch)
             if len(outputs) != len(batch):
                 raise RuntimeError(
                     f"compressor {compressor.name!r} returned {len(outputs)} texts for {len(batch)}"
                 )
-            for row, output, has_answer in zip(
-                batch, outputs, _has_answers(outputs, batch, sandbox, timeout_s), strict=True
+            joined = [
+                join_response(output, response)
+                for output, (_, _, response) in zip(outputs, parts, strict=True)
+            ]
+            for row, output, (_, _, response), has_answer in zip(
+                batch, outputs, parts, _has_answers(joined, batch, sandbox, timeout_s), strict=True
             ):
                 text, outcome = apply_policy(output, row["extracted_answer"], policy, has_answer)
                 counts[outcome] += 1
                 if text is not None:
-                    kept.append((row, text, outcome))
+                    kept.append((row, text, outcome, response))
             bar.update(len(batch))
     # After the run: an engine-backed compressor knows its engine's version only once started.
     info = compressor.info()
-    return [_output_row(row, text, outcome, info) for row, text, outcome in kept], counts
+    return [_output_row(*item, info) for item in kept], counts
 
 
 def _has_answers(
@@ -84,8 +113,18 @@ def _has_answers(
 
 
 def _output_row(
-    row: dict[str, Any], text: str, outcome: str, info: dict[str, Any]
+    row: dict[str, Any], text: str, outcome: str, response: str | None, info: dict[str, Any]
 ) -> dict[str, Any]:
+    """The compressed row. `raw_chars` and `compressed_chars` measure whole completions (what a
+    student learns); a compressed reasoning is kept as `reasoning` beside the `response`."""
+    field = trace_parts(row)[0]
+    parts: dict[str, Any] = {"compressed_field": field}
+    if field == "reasoning":
+        # An empty output kept under append is the answer alone: no reasoning is left.
+        reasoning = "" if outcome == "empty" else text.strip()
+        parts |= {"reasoning": reasoning, "response": response or ""}
+        if reasoning:
+            text = str(join_response(reasoning, response))
     raw_chars = len(row["completion"])
     return {
         "problem_id": row["problem_id"],
@@ -99,4 +138,5 @@ def _output_row(
         "ratio": len(text) / raw_chars if raw_chars else 0.0,
         "outcome": outcome,
         "compressor": info,
+        **parts,
     }

@@ -95,7 +95,12 @@ def measure(text: str, unit: str, tokenizer: Any = None) -> int:
 
 
 def truncate_to_match(
-    raw: str, target_length: int, answer: str, unit: str = "chars", tokenizer: Any = None
+    raw: str,
+    target_length: int,
+    answer: str,
+    unit: str = "chars",
+    tokenizer: Any = None,
+    response: str | None = None,
 ) -> tuple[str, str]:
     """Cut `raw` so that the cut prefix plus `answer_suffix(answer)` is `target_length` long.
 
@@ -105,8 +110,29 @@ def truncate_to_match(
     and nearby cut points are tried until the whole text re-tokenizes to exactly the target; where
     tokens merge across the cut so that no cut point gives it (rare with BPE, impossible with
     character- or word-level tokenizers), the closest is taken, preferring the shorter: ±1 token.
+
+    With a `response` (a trace whose reasoning was compressed, its final response kept whole),
+    `raw` is the reasoning and `target_length` the compressed reasoning's length: the reasoning is
+    cut to it, with no answer suffix, and the whole response follows after a blank line, as in
+    the compressed row. A target of nothing is the answer alone, as an empty compression's is.
     """
-    suffix = answer_suffix(answer)
+    if response:
+        if target_length <= 0:
+            return answer_only(answer), "answer_only"
+        cut, outcome = _cut(raw, target_length, "", answer, unit, tokenizer)
+        return cut + "\n\n" + response, outcome
+    return _cut(raw, target_length, answer_suffix(answer), answer, unit, tokenizer)
+
+
+def _cut(
+    raw: str,
+    target_length: int,
+    suffix: str,
+    answer: str,
+    unit: str,
+    tokenizer: Any,
+) -> tuple[str, str]:
+    """`raw`, or a prefix of it plus `suffix`, `target_length` long (see truncate_to_match)."""
     if unit == "chars":
         if target_length >= len(raw):
             return raw, "kept_whole"
@@ -120,7 +146,7 @@ def truncate_to_match(
     ends = [end for _, end in encoded["offset_mapping"]]
     if target_length >= len(ends):
         return raw, "kept_whole"
-    room = target_length - measure(suffix, unit, tokenizer)
+    room = target_length - (measure(suffix, unit, tokenizer) if suffix else 0)
     if room <= 0:
         return answer_only(answer), "answer_only"
 
