@@ -18,6 +18,7 @@ from compress_distill.grid import (
 )
 from compress_distill.plots import FIGURES
 from compress_distill.provenance import code_hash
+from compress_distill.training.settings import TrainSettings
 from compress_distill.students import local_model_dir
 
 try:
@@ -264,8 +265,13 @@ def _keys(entry, keys):
     return config_slice({key: entry[key] for key in keys if key in entry})
 
 
+def student_max_length(student):
+    """The student's training max_length (its `training` settings; a mode may override it)."""
+    return TrainSettings.from_config(student["training"]).max_length
+
+
 def tokenizer_slice(student):
-    return _keys(student, ("kind", "model"))
+    return _keys(student, ("kind", "model", "chat_template"))
 
 
 def base_model_slice(student):

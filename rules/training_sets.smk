@@ -1,6 +1,11 @@
 rule student_tokenizer:
     input:
         model=student_model,
+        chat_template=lambda w: (
+            repo_path(student_entry(w)["chat_template"])
+            if "chat_template" in student_entry(w)
+            else []
+        ),
     output:
         directory(f"{RESULTS}/students/{{student}}/tokenizer"),
     log:
@@ -48,6 +53,7 @@ rule training_set_tokens:
     params:
         # The name of each input dataset, in input order.
         names=list(training_sets()),
+        max_length=lambda w: student_max_length(student_entry(w)),
         code=script_code_hash("training_set_tokens"),
     script:
         "../scripts/training_set_tokens.py"

@@ -174,6 +174,11 @@ def _referenced_files(config: dict[str, Any]) -> list[tuple[str, str]]:
         for n, p in config.get("problemsets", {}).items()
         if p["kind"] == "jsonl"
     ]
+    files += [
+        (f"students.{n}.chat_template", s["chat_template"])
+        for n, s in config.get("students", {}).items()
+        if "chat_template" in s
+    ]
     if "training_sets" in config:
         files.append(("training_sets.prompt", config["training_sets"]["prompt"]))
     return files

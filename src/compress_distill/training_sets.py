@@ -18,6 +18,7 @@ from compress_distill.compression import answer_only, measure, truncate_to_match
 from compress_distill.generation import build_messages
 from compress_distill.grid import ANSWER_ONLY, RAW, variant_kind
 from compress_distill.stats import ratio
+from compress_distill.students.tokenizers import as_student_reads, rendered_lengths
 
 
 def first_sample_per_problem(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -89,6 +90,13 @@ def target_text(
     return compressed["completion"], compressed["outcome"]
 
 
+def _target_response(variant: str, raw: dict[str, Any], compressed: dict[str, Any] | None) -> str:
+    """The final response a variant's target ends in, or "" (answer-only, no reasoning apart)."""
+    if variant_kind(variant) == "compressed" and compressed is not None:
+        return _response(compressed) if compressed.get("compressed_field") == "reasoning" else ""
+    return "" if variant_kind(variant) == ANSWER_ONLY else _response(raw)
+
+
 def _response(row: dict[str, Any]) -> str:
     """A trace's final response, where it has a reasoning apart from it; else ""."""
     if not (row.get("reasoning") or "").strip():
@@ -96,17 +104,40 @@ def _response(row: dict[str, Any]) -> str:
     return (row.get("response") or "").strip()
 
 
-def make_example(problem_id: str, question: str, prompt_template: str, text: str) -> dict[str, Any]:
-    """TRL's conversational prompt/completion format: the loss falls on the completion only."""
+def split_target(text: str, response: str) -> tuple[str | None, str]:
+    """(reasoning, final response) of a target that ends in a trace's response: every stage joins
+    the two as reasoning, a blank line, response. (None, text) for a target without that ending
+    (answer-only, a trace without a reasoning)."""
+    ending = "\n\n" + response
+    if not response or not text.endswith(ending) or len(text) == len(ending):
+        return None, text
+    return text[: -len(ending)], response
+
+
+def make_example(
+    problem_id: str, question: str, prompt_template: str, text: str, reasoning: str | None = None
+) -> dict[str, Any]:
+    """TRL's conversational prompt/completion format: the loss falls on the completion only.
+
+    A reasoning goes in the assistant message's `reasoning_content`, where chat templates of
+    reasoning models (Qwen3's <think> block) put it; training folds it back into the content for
+    a student whose template has no place for it (training.trainer.load_training_set).
+    """
+    message = {"role": "assistant", "content": text}
+    if reasoning is not None:
+        message["reasoning_content"] = reasoning
     return {
         "id": problem_id,
         "prompt": build_messages(question, prompt_template),
-        "completion": [{"role": "assistant", "content": text}],
+        "completion": [message],
     }
 
 
 def completion_text(example: dict[str, Any]) -> str:
-    return example["completion"][-1]["content"]
+    """The whole target of an example: its reasoning (if apart), a blank line, its content."""
+    message = example["completion"][-1]
+    reasoning = message.get("reasoning_content")
+    return message["content"] if reasoning is None else f"{reasoning}\n\n{message['content']}"
 
 
 def length_stats(examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -119,11 +150,20 @@ def length_stats(examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def token_stats(examples: Sequence[dict[str, Any]], tokenizer: Any) -> dict[str, Any]:
-    """Total and mean tokens of the completions in one student's tokenizer."""
+def token_stats(
+    examples: Sequence[dict[str, Any]], tokenizer: Any, max_length: int
+) -> dict[str, Any]:
+    """Total and mean tokens of the completions in one student's tokenizer, and how many examples
+    training will leave out for being longer than its max_length (prompt and completion through
+    its chat template, as training measures them)."""
     texts = [completion_text(example) for example in examples]
     counts = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    return {"total": sum(counts), "mean": statistics.fmean(counts) if counts else 0.0}
+    lengths = rendered_lengths(as_student_reads(list(examples), tokenizer), tokenizer)
+    return {
+        "total": sum(counts),
+        "mean": statistics.fmean(counts) if counts else 0.0,
+        "too_long": sum(1 for n in lengths if n > max_length),
+    }
 
 
 def add_ratios(stats: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +198,8 @@ def build_training_set(
         row = raw[problem_id]
         partner = compressed.get((problem_id, row["sample_index"]))
         text, origin = target_text(variant, row, partner, unit, tokenizer)
-        examples.append(make_example(problem_id, row["question"], prompt_template, text))
+        reasoning, text = split_target(text, _target_response(variant, row, partner))
+        examples.append(make_example(problem_id, row["question"], prompt_template, text, reasoning))
         origins[origin] += 1
     return examples, dict(origins)
 
@@ -185,5 +226,6 @@ def summary_rows(all_stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             row[f"tokens_{name}"] = counts["total"]
             row[f"mean_tokens_{name}"] = counts["mean"]
             row[f"tokens_ratio_{name}"] = stats["tokens_ratio"][name]
+            row[f"too_long_{name}"] = counts["too_long"]
         rows.append(row)
     return rows

@@ -17,9 +17,13 @@ from compress_distill.students.tokenizers import (
     SPECIAL_TOKENS,
     build_bpe_tokenizer,
     build_char_tokenizer,
+    load_tokenizer,
+    save_student_tokenizer,
+    template_renders_reasoning,
 )
 from compress_distill.training.records import weights_sha256
 from compress_distill.training.trainer import load_trained_model
+from tests.conftest import ROOT
 
 TRACE = "Step 1: 6 * 7 = 42.\nCheck: 42 / 7 = 6.\nThe answer is \\boxed{42}."
 
@@ -192,3 +196,18 @@ def test_build_base_model(tiny_model_dir: Path, tmp_path: Path) -> None:
     for name, tensor in originals.items():
         assert torch.equal(tensor, copies[name]), name
     assert copied["kind"] == "pretrained"
+
+
+def test_a_students_chat_template_replaces_the_tokenizers_own(tmp_path: Path) -> None:
+    template = (ROOT / "data/chat_templates/qwen3.jinja").read_text(encoding="utf-8")
+    save_student_tokenizer({"kind": "from_config"}, tmp_path / "tok", template)
+    tokenizer = load_tokenizer(tmp_path / "tok")
+    assert template_renders_reasoning(tokenizer)
+    conversation = [
+        {"role": "user", "content": "1 + 1?"},
+        {"role": "assistant", "content": "\\boxed{2}", "reasoning_content": "One and one."},
+    ]
+    rendered = tokenizer.apply_chat_template(conversation, tokenize=False)
+    assert "<think>\nOne and one.\n</think>\n\n\\boxed{2}" in rendered
+    save_student_tokenizer({"kind": "from_config"}, tmp_path / "plain")
+    assert not template_renders_reasoning(load_tokenizer(tmp_path / "plain"))

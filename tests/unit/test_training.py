@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from compress_distill.io import read_json, write_json, write_jsonl
+from compress_distill.students.tokenizers import build_char_tokenizer
 from compress_distill.training import BASE_MODEL_FILE
 from compress_distill.training.checkpoints import latest_checkpoint
 from compress_distill.training.launch import launch_command
@@ -28,9 +29,11 @@ from compress_distill.training.run import train
 from compress_distill.training.settings import TrainJob, TrainSettings
 from compress_distill.training.trainer import (
     load_trained_model,
+    load_training_set,
     make_trainer,
     save_trained_model,
 )
+from compress_distill.training_sets import make_example
 
 torch = pytest.importorskip("torch")
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +56,93 @@ def _examples(n: int, seed: int = 0, steps: int = 1) -> list[dict[str, Any]]:
             }
         )
     return examples
+
+
+def test_examples_longer_than_max_length_are_left_out_not_cut(tmp_path: Path) -> None:
+    """Measured through the chat template, prompt included; a cut would fall on the answer."""
+    tokenizer = build_char_tokenizer()
+    path = tmp_path / "train.jsonl"
+    examples = _examples(6, steps=1) + _examples(2, seed=1, steps=12)
+    write_jsonl(path, examples)
+    lengths = [
+        len(tokenizer.apply_chat_template(e["prompt"] + e["completion"])["input_ids"])
+        for e in examples
+    ]
+    max_length = max(lengths[:6])
+    assert min(lengths[6:]) > max_length  # the two long ones do not fit
+    dataset, too_long = load_training_set(path, tokenizer, max_length)
+    assert (len(dataset), too_long) == (6, 2)
+    assert all(row["completion"][0]["content"].endswith("}") for row in dataset)
+    with pytest.raises(ValueError, match="all 8 examples are longer than the student's max_length"):
+        load_training_set(path, tokenizer, 10)
+
+
+def _reasoning_examples(n: int) -> list[dict[str, Any]]:
+    """Chat examples whose reasoning is kept apart, as training sets write them for reasoning
+    teachers."""
+    return [
+        make_example(
+            f"r-{i}",
+            f"What is {i} + {i}?",
+            "{question}",
+            f"The answer is \\boxed{{{2 * i}}}.",
+            reasoning=f"{i} plus {i} makes {2 * i}.",
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_template_without_a_place_for_reasoning_reads_it_first(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    write_jsonl(path, _reasoning_examples(3))
+    dataset, _ = load_training_set(path, build_char_tokenizer(), 1024)
+    (message,) = dataset[1]["completion"]
+    assert message["content"] == "1 plus 1 makes 2.\n\nThe answer is \\boxed{2}."
+    assert message.get("reasoning_content") is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("template", ["qwen3.jinja", "qwen3_5_think.jinja"])
+def test_reasoning_in_the_students_think_block_and_the_loss_on_the_completion_only(
+    template: str, tmp_path: Path
+) -> None:
+    """Qwen3's template adds <think> tags around the reasoning (and strips it from earlier
+    turns); Qwen3.5's opens <think> in the generation prompt. Either way the loss must fall on
+    exactly what follows the prompt as rendered for generation."""
+    import trl
+
+    from compress_distill.students.tiny_llama import build_tiny_llama
+
+    tokenizer = build_char_tokenizer()
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tokenizer.add_tokens(["<think>", "</think>"])
+    tokenizer.eos_token = "<|im_end|>"
+    tokenizer.chat_template = (Path(trl.__file__).parent / "chat_templates" / template).read_text()
+    model_dir = build_tiny_llama(tmp_path / "model", tokenizer, seed=0)
+    examples = _reasoning_examples(4)
+    path = tmp_path / "train.jsonl"
+    write_jsonl(path, examples)
+    settings = TrainSettings(per_device_batch_size=4, max_steps=1)
+    trainer = make_trainer(path, model_dir, tmp_path / "ckpt", "full", settings)
+    batch = _first_batch(trainer)
+    renders = {}
+    for example in examples:
+        prompt = tokenizer.apply_chat_template(
+            example["prompt"], tokenize=False, add_generation_prompt=True
+        )
+        full = tokenizer.apply_chat_template(
+            example["prompt"] + example["completion"], tokenize=False
+        )
+        assert full.startswith(prompt)
+        renders[full] = full[len(prompt) :]
+    for ids, labels in zip(batch["input_ids"].tolist(), batch["labels"].tolist(), strict=True):
+        text = tokenizer.decode(ids, skip_special_tokens=False)
+        full = next(f for f in renders if text.startswith(f))
+        learned = tokenizer.decode([t for t in labels if t != -100], skip_special_tokens=False)
+        assert learned == renders[full]
+        reasoning = full.split("<think>\n")[1].split("\n</think>")[0]
+        assert reasoning.endswith("makes " + learned.split("boxed{")[1].split("}")[0] + ".")
+        assert "</think>" in learned and learned.endswith("<|im_end|>\n")
 
 
 @pytest.fixture(scope="module")

@@ -100,8 +100,8 @@ def test_stats_and_ratios(tmp_path):
     raw, origins = build_training_set(_verified(), [], [], "raw", 30, 0, "{question}")
     assert origins == {"raw": 30}
     short, _ = build_training_set(_verified(), _compressed(), [], "c", 30, 0, "{question}")
-    raw_stats = length_stats(raw) | {"tokens": {"tiny": token_stats(raw, tokenizer)}}
-    stats = length_stats(short) | {"tokens": {"tiny": token_stats(short, tokenizer)}}
+    raw_stats = length_stats(raw) | {"tokens": {"tiny": token_stats(raw, tokenizer, 4096)}}
+    stats = length_stats(short) | {"tokens": {"tiny": token_stats(short, tokenizer, 4096)}}
     stats = add_ratios(stats, raw_stats)
     chars = sum(len(completion_text(e)) for e in short)
     assert stats["total_chars"] == chars and stats["examples"] == 30
@@ -114,6 +114,14 @@ def test_stats_and_ratios(tmp_path):
     write_csv(summary_rows([{"teacher": "t", "variant": "c", "regime": "30"} | stats]), str(path))
     (row,) = csv.DictReader(path.open())
     assert row["variant"] == "c" and float(row["tokens_ratio_tiny"]) < 1
+    assert row["too_long_tiny"] == "0"
+    # The raw examples are longer than the compressed ones: a max_length between them leaves
+    # out exactly the raw examples that do not fit, measured through the chat template.
+    lengths = [
+        len(tokenizer.apply_chat_template(e["prompt"] + e["completion"])["input_ids"]) for e in raw
+    ]
+    limit = min(lengths)
+    assert token_stats(raw, tokenizer, limit)["too_long"] == sum(n > limit for n in lengths) > 0
 
 
 def test_compression_summary_pools_shards():
@@ -216,3 +224,23 @@ def test_truncation_without_a_response_or_a_compressed_reasoning():
     assert len(texts[IDS[1]]) == len(compressed[1]["completion"])
     assert len(texts[IDS[2]]) == len(compressed[2]["completion"])
     assert texts[IDS[2]].endswith("\n\n\\boxed{4}") and verified[2]["response"] not in texts[IDS[2]]
+
+
+def test_a_reasoning_trace_keeps_its_reasoning_apart_in_every_variant_but_answer_only():
+    verified = [
+        row
+        | {
+            "reasoning": row["completion"].split("\n\n")[0],
+            "response": row["completion"].split("\n\n")[1],
+        }
+        for row in _verified()
+    ]
+    by_id = {row["problem_id"]: row for row in verified}
+    raw, _ = build_training_set(verified, [], [], "raw", 30, 0, "{question}")
+    for example in raw:
+        row, (message,) = by_id[example["id"]], example["completion"]
+        assert message["reasoning_content"] == row["reasoning"]
+        assert message["content"] == row["response"]
+        assert completion_text(example) == row["completion"]
+    answers, _ = build_training_set(verified, [], [], "answer-only", 30, 0, "{question}")
+    assert all("reasoning_content" not in e["completion"][0] for e in answers)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from compress_distill.io import read_jsonl
+from compress_distill.students.tokenizers import load_tokenizer
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +51,16 @@ def test_gsm8k_solutions_as_a_teacher(new_workflow):
     assert set(sets) == {"raw", "prune", "truncated-prune", "answer-only"}
     assert all(int(row["examples"]) == 20 for row in sets.values())
     assert float(sets["prune"]["chars_ratio"]) < 1.0
+    # Training examples keep the reasoning apart, and the student's chat template (Qwen3's) puts
+    # it in a <think> block before the response.
+    (example, *_) = read_jsonl(workflow.path("results/datasets/gsm8k/raw/20.jsonl"))
+    (message,) = example["completion"]
+    assert message["reasoning_content"] and message["content"].startswith("#### ")
+    tokenizer = load_tokenizer(workflow.path("results/students/tiny/base"))
+    rendered = tokenizer.apply_chat_template(
+        example["prompt"] + example["completion"], tokenize=False
+    )
+    assert f"<think>\n{message['reasoning_content']}\n</think>\n\n{message['content']}" in rendered
     with workflow.path("results/tables/metrics.csv").open() as handle:
         metrics = list(csv.DictReader(handle))
     assert len(metrics) == 4 * 2  # variants x modes, one benchmark

@@ -50,13 +50,19 @@ def load_tokenizer(path: str | Path) -> Any:
     return AutoTokenizer.from_pretrained(path)
 
 
-def save_student_tokenizer(student: dict[str, Any], out_dir: str | Path) -> Any:
-    """The student's tokenizer, saved to out_dir: built here (from_config) or the checkpoint's."""
+def save_student_tokenizer(
+    student: dict[str, Any], out_dir: str | Path, chat_template: str | None = None
+) -> Any:
+    """The student's tokenizer, saved to out_dir: built here (from_config) or the checkpoint's,
+    with `chat_template` (the text of the entry's chat_template file) in place of its own."""
     if student["kind"] == "from_config":
-        return build_char_tokenizer(DEFAULT_ALPHABET, out_dir)
-    from transformers import AutoTokenizer
+        tokenizer = build_char_tokenizer(DEFAULT_ALPHABET)
+    else:
+        from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(student["model"])
+        tokenizer = AutoTokenizer.from_pretrained(student["model"])
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
     tokenizer.save_pretrained(out_dir)
     return tokenizer
 
@@ -137,3 +143,38 @@ def _chat_tokenizer(core: Any, out_dir: str | Path | None) -> PreTrainedTokenize
     if out_dir is not None:
         tokenizer.save_pretrained(str(out_dir))
     return tokenizer
+
+
+def template_renders_reasoning(tokenizer: Any) -> bool:
+    """Whether the tokenizer's chat template puts an assistant message's `reasoning_content`
+    somewhere (Qwen3's templates: a <think> block before the content). Found by rendering one."""
+    probe = "REASONING-PROBE"
+    conversation = [
+        {"role": "user", "content": "?"},
+        {"role": "assistant", "content": "!", "reasoning_content": probe},
+    ]
+    return probe in tokenizer.apply_chat_template(conversation, tokenize=False)
+
+
+def _fold_reasoning(message: dict[str, Any]) -> dict[str, Any]:
+    """An assistant message with its reasoning at the start of its content (the trace's form)."""
+    message = dict(message)
+    reasoning = message.pop("reasoning_content", None)
+    if reasoning is not None:
+        message["content"] = f"{reasoning}\n\n{message['content']}"
+    return message
+
+
+def as_student_reads(examples: list[dict[str, Any]], tokenizer: Any) -> list[dict[str, Any]]:
+    """Prompt/completion examples as a student trains on them: a reasoning kept apart
+    (`reasoning_content`) stays apart where its chat template has a place for it, and otherwise
+    opens the content, as in the trace."""
+    if template_renders_reasoning(tokenizer):
+        return examples
+    return [e | {"completion": [_fold_reasoning(m) for m in e["completion"]]} for e in examples]
+
+
+def rendered_lengths(examples: list[dict[str, Any]], tokenizer: Any) -> list[int]:
+    """Each example's tokens, prompt and completion through the student's chat template."""
+    conversations = [e["prompt"] + e["completion"] for e in examples]
+    return [len(ids) for ids in tokenizer.apply_chat_template(conversations, return_dict=False)]

@@ -84,9 +84,7 @@ def train(job: TrainJob) -> dict[str, Any]:
         job.settings,
         callbacks=[counter],
     )
-    data_stats = dataset_token_stats(
-        trainer.train_dataset, job.settings.max_length, job.settings.packing
-    )
+    data_stats = dataset_token_stats(trainer.train_dataset, job.settings.packing)
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     save_trained_model(trainer, tmp, job.base_model_dir)
     metrics: dict[str, Any] = {}
@@ -126,7 +124,8 @@ def _metrics(
         "dataset": str(job.dataset_path),
         "base_model": str(job.base_model_dir),
         "examples": data_stats["examples"],
-        "examples_truncated": data_stats["examples_truncated"],
+        # Left out, not cut: longer than max_length in the student's chat template.
+        "examples_too_long": trainer.examples_too_long,
         "packed_rows": data_stats["rows"] if settings.packing else None,
         "dataset_tokens_per_epoch": data_stats["tokens_per_epoch"],
         "dataset_completion_tokens_per_epoch": data_stats["completion_tokens_per_epoch"],

@@ -43,7 +43,8 @@ class TrainSettings:
     # Examples per device and step; with packing, packed rows of max_length tokens each.
     per_device_batch_size: int = 8
     gradient_accumulation_steps: int = 1
-    # Longer examples are cut (train_metrics.json counts them); with packing, the packed row length.
+    # Longer examples (prompt and completion, in the chat template) are left out, never cut through
+    # the answer; train_metrics.json counts them (examples_too_long). With packing, the row length.
     max_length: int = 2048
     packing: bool = False
     # Batches of examples of similar length (transformers' LengthGroupedSampler: a shuffled order

@@ -16,7 +16,11 @@ from typing import Any
 
 from compress_distill.io import read_json, read_jsonl, write_json
 from compress_distill.students.base import load_causal_lm
-from compress_distill.students.tokenizers import load_tokenizer
+from compress_distill.students.tokenizers import (
+    as_student_reads,
+    load_tokenizer,
+    rendered_lengths,
+)
 from compress_distill.training import BASE_MODEL_FILE
 from compress_distill.training.records import weights_sha256
 from compress_distill.training.settings import TrainSettings, check_mode
@@ -158,8 +162,15 @@ def _sft_config(settings: TrainSettings, output_dir: Path) -> Any:
     )
 
 
-def _load_dataset(dataset_path: str | Path) -> Any:
-    """The JSONL training set as an in-memory HF dataset (no cache files beside the input)."""
+def load_training_set(dataset_path: str | Path, tokenizer: Any, max_length: int) -> tuple[Any, int]:
+    """The JSONL training set as an in-memory HF dataset (no cache files beside the input), and how
+    many examples were left out for being longer than max_length.
+
+    An example is measured as the student reads it: prompt and completion through its chat
+    template. One that does not fit is left out rather than cut, since a cut falls on the end of
+    the completion, where the answer is. A reasoning kept apart (`reasoning_content`) stays apart
+    where the template has a place for it, and otherwise opens the content, as in the trace.
+    """
     from datasets import Dataset
 
     rows = read_jsonl(dataset_path)
@@ -168,17 +179,22 @@ def _load_dataset(dataset_path: str | Path) -> Any:
     for column in ("prompt", "completion"):
         if column not in rows[0]:
             raise ValueError(f"{dataset_path}:1: a training example needs '{column}'")
-    return Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+    rows = as_student_reads(rows, tokenizer)
+    lengths = rendered_lengths(rows, tokenizer)
+    kept = [r for r, n in zip(rows, lengths, strict=True) if n <= max_length]
+    if not kept:
+        raise ValueError(
+            f"{dataset_path}: all {len(rows)} examples are longer than the student's max_length "
+            f"({max_length} tokens, longest {max(lengths)}): raise training.max_length"
+        )
+    examples = [{"prompt": r["prompt"], "completion": r["completion"]} for r in kept]
+    return Dataset.from_list(examples), len(rows) - len(kept)
 
 
-def dataset_token_stats(dataset: Any, max_length: int, packing: bool) -> dict[str, int]:
-    """Tokens (all, completion) of one pass over the prepared dataset, and examples at max_length.
-
-    Counted after truncation, i.e. what the model is trained on; an example of exactly
-    max_length tokens counts as truncated (indistinguishable here, and rare).
-    """
+def dataset_token_stats(dataset: Any, packing: bool) -> dict[str, int]:
+    """Tokens (all, completion) of one pass over the prepared dataset: what the model trains on."""
     stats = {"examples": 0, "tokens_per_epoch": 0, "completion_tokens_per_epoch": 0}
-    stats |= {"examples_truncated": 0, "rows": len(dataset)}
+    stats["rows"] = len(dataset)
     column = "seq_lengths" if packing else "input_ids"
     # In batches: a large training set's token lists do not fit in memory as Python ints.
     for batch in dataset.select_columns([column, "labels"]).iter(batch_size=1024):
@@ -188,7 +204,6 @@ def dataset_token_stats(dataset: Any, max_length: int, packing: bool) -> dict[st
             lengths = [len(ids) for ids in batch[column]]
         stats["examples"] += len(lengths)
         stats["tokens_per_epoch"] += sum(lengths)
-        stats["examples_truncated"] += sum(1 for n in lengths if n >= max_length)
         stats["completion_tokens_per_epoch"] += sum(
             sum(1 for x in labels[1:] if x != -100) for labels in batch["labels"]
         )
@@ -205,7 +220,8 @@ def make_trainer(
 ) -> Any:
     """The SFTTrainer of one run (checkpoints to checkpoint_dir), not yet trained.
 
-    Its `counter` (a TokenCounter) counts the tokens of every training batch.
+    Its `counter` (a TokenCounter) counts the tokens of every training batch;
+    `examples_too_long` is how many examples were left out for not fitting max_length.
     """
     from peft import LoraConfig
 
@@ -224,15 +240,18 @@ def make_trainer(
     if counter is None:
         counter = counter_cls()
         callbacks = [*callbacks, counter]
+    tokenizer = load_tokenizer(base_model_dir)
+    dataset, too_long = load_training_set(dataset_path, tokenizer, settings.max_length)
     trainer = _counting_trainer_class()(
         model=load_causal_lm(base_model_dir),
         args=_sft_config(settings, Path(checkpoint_dir)),
-        train_dataset=_load_dataset(dataset_path),
-        processing_class=load_tokenizer(base_model_dir),
+        train_dataset=dataset,
+        processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=list(callbacks),
     )
     trainer.counter = counter
+    trainer.examples_too_long = too_long
     return trainer
 
 
