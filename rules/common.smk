@@ -1,10 +1,18 @@
 # Config validation, output paths and the grid of targets. Rules import their paths from here;
 # the logic behind them lives in the compress_distill package, where it is unit-tested.
 import re
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+
+# This workflow's own package (src/) ahead of any installed copy. The conda envs (envs/) do not
+# install it: Snakemake's script preamble appends this process's sys.path, so each rule's script
+# in its env, and the report's nested snakemake, import this src/, the code script_code_hash hashes.
+_SRC = str(Path(workflow.basedir) / "src")
+if Path(_SRC, "compress_distill").is_dir():
+    sys.path[:] = [_SRC, *(path for path in sys.path if path != _SRC)]
 
 import compress_distill
 from compress_distill.config import ConfigError, canonical, validate_config
