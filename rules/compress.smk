@@ -19,5 +19,7 @@ rule compress:
     params:
         compressor=lambda w: config_slice(compressor_entry(w), "resources"),
         code=script_code_hash("compress"),
+        # Not an output: Snakemake must not delete it when a job dies, so a rerun resumes from it.
+        progress_dir=lambda w: f"{RESULTS}/traces/{w.teacher}/{w.compressor}/.progress",
     script:
         "../scripts/compress.py"

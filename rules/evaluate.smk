@@ -17,5 +17,7 @@ rule evaluate:
         benchmark=lambda w: config_slice(config["benchmarks"][w.benchmark]),
         engine=config_slice(config["evaluation"], "resources", "workers"),
         code=script_code_hash("evaluate"),
+        # Not an output: Snakemake must not delete it when a job dies, so a rerun resumes from it.
+        progress_dir=lambda w: f"{EVAL}/.progress".format(**dict(w.items())),
     script:
         "../scripts/evaluate.py"

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from compress_distill.engines import Request, SamplingSettings, make_engine
-from compress_distill.generation import build_messages
+from compress_distill.generation import build_messages, check_unique_ids
+from compress_distill.progress import ProgressFile
 from compress_distill.training import BASE_MODEL_FILE
 from compress_distill.verify import verify_rows
 
@@ -25,6 +26,16 @@ def resolve_model(model_dir: str | Path) -> tuple[str, str | None]:
     return json.loads(pointer.read_text(encoding="utf-8"))["base_model"], str(model_dir)
 
 
+# A killed job resumes at the chunk of requests it was in: chunks small enough to lose little, large
+# enough for vLLM to batch well. An engine with a batch size (transformers) gets chunks of it, so a
+# chunk's requests are batched as in one call.
+CHUNK = 256
+
+
+def _answer_key(item: tuple[int, dict[str, Any]]) -> tuple[int, str]:
+    return item[0], item[1]["id"]
+
+
 def evaluate(
     problems: Sequence[dict[str, Any]],
     model_dir: str | Path,
@@ -32,38 +43,60 @@ def evaluate(
     benchmark: dict[str, Any],
     engine: dict[str, Any],
     workers: int = 1,
+    progress_file: ProgressFile | None = None,
 ) -> list[dict[str, Any]]:
-    """One prediction row per (problem, seed); greedy decoding uses one seed."""
+    """One prediction row per (problem, seed); greedy decoding uses one seed.
+
+    With a `progress_file`, each chunk's generated rows are kept there, so a killed job resumes
+    where it was. Answers are checked once all are generated: in parallel, and always by the
+    current checker.
+    """
+    check_unique_ids(problems, "benchmark problems")
     model, adapter = resolve_model(model_dir)
     engine_args = dict(engine.get("engine_args", {}))
     if adapter:
         engine_args["lora_path"] = adapter
-    requests = [
-        Request(build_messages(p["question"], prompt_template), context=p) for p in problems
-    ]
     seeds = benchmark["seeds"] if benchmark["temperature"] > 0 else benchmark["seeds"][:1]
-    rows = []
-    with make_engine(engine["engine"], model, engine_args) as student:
-        for seed in seeds:
-            sampling = SamplingSettings(
-                temperature=benchmark["temperature"],
-                top_p=benchmark["top_p"],
-                max_tokens=benchmark["max_new_tokens"],
-                seed=seed,
-            )
-            completions = student.generate(requests, sampling)
-            rows += [
-                {
-                    "problem_id": problem["id"],
-                    "seed": seed,
-                    "question": problem["question"],
-                    "gold": problem["answer"],
-                    "completion": completion.text,
-                    "output_tokens": completion.output_tokens,
-                    "hit_limit": completion.finish_reason == "length",
-                }
-                for problem, completion in zip(problems, completions, strict=True)
-            ]
+    saved = progress_file or ProgressFile.in_memory()
+    todo = [(seed, problem) for seed in seeds for problem in problems]
+    saved.resumed(map(_answer_key, todo), "answers")
+    chunk = engine_args.get("batch_size", CHUNK)
+    batches = [
+        batch
+        for seed in seeds
+        for batch in saved.batches([(seed, p) for p in problems], chunk, _answer_key)
+    ]
+    if batches:
+        with make_engine(engine["engine"], model, engine_args) as student:
+            for batch in batches:
+                seed = batch[0][0]
+                sampling = SamplingSettings(
+                    temperature=benchmark["temperature"],
+                    top_p=benchmark["top_p"],
+                    max_tokens=benchmark["max_new_tokens"],
+                    seed=seed,
+                )
+                requests = [
+                    Request(build_messages(p["question"], prompt_template), context=p)
+                    for _, p in batch
+                ]
+                completions = student.generate(requests, sampling)
+                saved.append(
+                    (
+                        (seed, problem["id"]),
+                        {
+                            "problem_id": problem["id"],
+                            "seed": seed,
+                            "question": problem["question"],
+                            "gold": problem["answer"],
+                            "completion": completion.text,
+                            "output_tokens": completion.output_tokens,
+                            "hit_limit": completion.finish_reason == "length",
+                        },
+                    )
+                    for (_, problem), completion in zip(batch, completions, strict=True)
+                )
+    rows = saved.results(map(_answer_key, todo))
     return [_prediction(row) for row in verify_rows(rows, workers=workers)]
 
 

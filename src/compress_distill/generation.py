@@ -1,15 +1,8 @@
-"""Sharded, resumable generation of teacher traces.
-
-Each finished batch is appended to a progress file that Snakemake does not own. A job killed in the
-middle (even by SIGKILL) reruns from there: nothing lost, nothing duplicated, and since rows are
-written in problem order at the end, a deterministic engine gives a byte-identical shard.
-The progress file's name carries a hash of everything the rows depend on, so a changed config never
-resumes from stale rows.
-"""
+"""Sharded, resumable generation of teacher traces (progress.ProgressFile: a job killed in the
+middle reruns from its finished batches; a deterministic engine gives a byte-identical shard)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +17,8 @@ from compress_distill.engines import (
     SamplingSettings,
 )
 from compress_distill.engines.base import Messages
-from compress_distill.io import AppendLog, InputError, stable_hash, write_jsonl
+from compress_distill.io import InputError, write_jsonl
+from compress_distill.progress import ProgressFile
 
 
 def shard_slice(count: int, shards: int, shard: int) -> slice:
@@ -75,12 +69,16 @@ def completion_fields(c: Completion) -> dict[str, Any]:
     }
 
 
-def _check_unique_ids(problems: Sequence[dict[str, Any]], source: str) -> None:
+def check_unique_ids(problems: Sequence[dict[str, Any]], source: str) -> None:
     seen: set[str] = set()
     for problem in problems:
         if problem["id"] in seen:
             raise InputError(f"{source}: duplicate problem id {problem['id']!r}")
         seen.add(problem["id"])
+
+
+def _sample_key(item: tuple[dict[str, Any], int]) -> tuple[str, int]:
+    return item[0]["id"], item[1]
 
 
 def generate_shard(
@@ -99,7 +97,7 @@ def generate_shard(
     `make_engine` is called only if something is left to generate, so a finished shard whose output
     was lost is rewritten from its progress file without starting a model.
     """
-    _check_unique_ids(problems, problems_source)
+    check_unique_ids(problems, problems_source)
     mine = list(problems[shard_slice(len(problems), teacher["shards"], shard)])
     samples = teacher["samples"]
     sampling = SamplingSettings.from_config(teacher["sampling"])
@@ -109,25 +107,16 @@ def generate_shard(
     row_settings = {
         k: v for k, v in teacher.items() if k not in ("batch_size", "resources", "shards")
     }
-    key = stable_hash({"teacher": row_settings, "prompt": prompt_template, "problems": mine})
-    progress_dir = Path(progress_dir)
-    progress_path = progress_dir / f"{shard:03d}.{key}.jsonl"
-    for stale in progress_dir.glob(f"{shard:03d}.*.jsonl"):
-        if stale != progress_path:
-            stale.unlink()
-
-    with AppendLog(progress_path) as progress:
-        done = {(row["problem_id"], row["sample_index"]): row for row in progress.records()}
-        pending = [(p, i) for p, i in todo if (p["id"], i) not in done]
-        resumed = len(todo) - len(pending)
-        if resumed:
-            print(f"resuming: {resumed} of {len(todo)} samples already done", file=sys.stderr)
-        if pending:
+    depends_on = {"teacher": row_settings, "prompt": prompt_template, "problems": mine}
+    with ProgressFile(progress_dir, f"{shard:03d}", depends_on) as progress:
+        resumed = progress.resumed(map(_sample_key, todo), "samples")
+        batches = progress.batches(todo, teacher["batch_size"], _sample_key)
+        generated = sum(map(len, batches))
+        if batches:
             with make_engine() as engine:
                 info = engine.info()
-                bar = tqdm(total=len(pending), desc=f"{teacher_name} shard {shard}", unit="sample")
-                for start in range(0, len(pending), teacher["batch_size"]):
-                    batch = pending[start : start + teacher["batch_size"]]
+                bar = tqdm(total=generated, desc=f"{teacher_name} shard {shard}", unit="sample")
+                for batch in batches:
                     requests = [
                         Request(
                             build_messages(
@@ -139,23 +128,24 @@ def generate_shard(
                         for p, i in batch
                     ]
                     completions = engine.generate(requests, sampling)
-                    rows = [
-                        {
-                            "problem_id": p["id"],
-                            "sample_index": i,
-                            "question": p["question"],
-                            "gold": p["answer"],
-                            **completion_fields(c),
-                            "teacher": teacher_name,
-                            **info,
-                            "sampling": sampling.as_dict(),
-                        }
+                    progress.append(
+                        (
+                            (p["id"], i),
+                            {
+                                "problem_id": p["id"],
+                                "sample_index": i,
+                                "question": p["question"],
+                                "gold": p["answer"],
+                                **completion_fields(c),
+                                "teacher": teacher_name,
+                                **info,
+                                "sampling": sampling.as_dict(),
+                            },
+                        )
                         for (p, i), c in zip(batch, completions, strict=True)
-                    ]
-                    progress.append(rows)
-                    done.update(((r["problem_id"], r["sample_index"]), r) for r in rows)
+                    )
                     bar.update(len(batch))
                 bar.close()
-    write_jsonl(out_path, (done[(p["id"], i)] for p, i in todo))
-    progress_path.unlink()
-    return {"samples": len(todo), "resumed": resumed, "generated": len(pending)}
+        write_jsonl(out_path, progress.results(map(_sample_key, todo)))
+        progress.finish()
+    return {"samples": len(todo), "resumed": resumed, "generated": generated}

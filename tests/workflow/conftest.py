@@ -130,13 +130,18 @@ def one_slow_teacher(latency_s: float) -> Callable[[dict], None]:
 
 
 def wait_for_progress(
-    workflow: Workflow, process: subprocess.Popen, samples: int, timeout_s: float
+    workflow: Workflow,
+    process: subprocess.Popen,
+    samples: int,
+    timeout_s: float,
+    progress: str = PROGRESS,
 ) -> None:
-    """Waits until the job generating SHARD has recorded `samples` finished samples."""
+    """Waits until a job has recorded `samples` finished results in the `progress` folder (by
+    default, the job generating SHARD)."""
     deadline = time.monotonic() + timeout_s
     while not any(
         len(path.read_text().splitlines()) >= samples
-        for path in workflow.path(PROGRESS).glob("*.jsonl")
+        for path in workflow.path(progress).glob("*.jsonl")
     ):
         assert process.poll() is None, "the run ended before the shard was part done"
         assert time.monotonic() < deadline, f"no {samples} samples done in {timeout_s} s"

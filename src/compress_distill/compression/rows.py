@@ -18,6 +18,7 @@ from compress_distill.compression.targets import (
     same_answer_text,
 )
 from compress_distill.io import require_fields
+from compress_distill.progress import ProgressFile
 
 ROW_FIELDS = ("problem_id", "sample_index", "question", "gold", "completion", "extracted_answer")
 
@@ -50,8 +51,12 @@ def compress_rows(
     batch_size: int = 64,
     timeout_s: float = 5.0,
     progress: bool = True,
+    progress_file: ProgressFile | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Compressed rows (dropped ones left out, in input order) and outcome counts.
+
+    With a `progress_file`, each finished batch's results (per input row: its outcome and output
+    row, None where dropped) are kept there, so a killed job resumes with its counts.
 
     Each input row is a verified trace: `completion` is the raw trace, `extracted_answer` the
     teacher's final answer, which the compressed text must still end in (see preserve_answer).
@@ -64,16 +69,21 @@ def compress_rows(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     for index, row in enumerate(rows):
         require_fields(row, ROW_FIELDS, f"row {index} (problem {row.get('problem_id')})")
-    counts = dict.fromkeys(OUTCOMES, 0)
-    kept: list[tuple[dict[str, Any], str, str, str | None]] = []
+    saved = progress_file or ProgressFile.in_memory()
+    saved.resumed(range(len(rows)), "traces")
+    batches = saved.batches(range(len(rows)), batch_size)
     with (
         Sandbox() as sandbox,
         tqdm(
-            total=len(rows), desc="compress", unit="trace", file=sys.stderr, disable=not progress
+            total=sum(map(len, batches)),
+            desc="compress",
+            unit="trace",
+            file=sys.stderr,
+            disable=not progress,
         ) as bar,
     ):
-        for first in range(0, len(rows), batch_size):
-            batch = rows[first : first + batch_size]
+        for indices in batches:
+            batch = [rows[i] for i in indices]
             parts = [trace_parts(row) for row in batch]
             outputs = compressor.compress([text for _, text, _ in parts], batch)
             if len(outputs) != len(batch):
@@ -84,17 +94,27 @@ def compress_rows(
                 join_response(output, response)
                 for output, (_, _, response) in zip(outputs, parts, strict=True)
             ]
-            for row, output, (_, _, response), has_answer in zip(
-                batch, outputs, parts, _has_answers(joined, batch, sandbox, timeout_s), strict=True
+            # Only now: an engine-backed compressor knows its engine's version once started.
+            info = compressor.info()
+            finished = []
+            for index, row, output, (_, _, response), has_answer in zip(
+                indices,
+                batch,
+                outputs,
+                parts,
+                _has_answers(joined, batch, sandbox, timeout_s),
+                strict=True,
             ):
                 text, outcome = apply_policy(output, row["extracted_answer"], policy, has_answer)
-                counts[outcome] += 1
-                if text is not None:
-                    kept.append((row, text, outcome, response))
+                kept = None if text is None else _output_row(row, text, outcome, response, info)
+                finished.append((index, {"outcome": outcome, "row": kept}))
+            saved.append(finished)
             bar.update(len(batch))
-    # After the run: an engine-backed compressor knows its engine's version only once started.
-    info = compressor.info()
-    return [_output_row(*item, info) for item in kept], counts
+    results = saved.results(range(len(rows)))
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for result in results:
+        counts[result["outcome"]] += 1
+    return [result["row"] for result in results if result["row"] is not None], counts
 
 
 def _has_answers(
