@@ -11,6 +11,7 @@ import pytest
 
 from compress_distill.answers import extract_answer
 from compress_distill.compression import (
+    OUTCOMES,
     Compressor,
     ExtractiveCompressor,
     PruneCompressor,
@@ -28,6 +29,13 @@ from compress_distill.io import InputError
 from compress_distill.tasks.arithmetic import ArithmeticSpec, make_problems
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _counts(**nonzero: int) -> dict[str, int]:
+    """Outcome counts as compress_rows returns them: every outcome, zero unless given."""
+    return dict.fromkeys(OUTCOMES, 0) | nonzero
+
+
 PROBLEMS = make_problems(ArithmeticSpec(), "train", 120, seed=5)
 HEDGES = ("Hmm", "Okay, so next", "I should be careful", "Alright", "one digit at a time")
 
@@ -476,7 +484,7 @@ class _Scripted(Compressor):
 def test_compress_rows_extractive() -> None:
     rows = ROWS["verbose"][:30]
     out, counts = compress_rows(rows, ExtractiveCompressor(), "drop", batch_size=7, progress=False)
-    assert counts == {"kept": 30, "appended": 0, "dropped": 0, "empty": 0}
+    assert counts == _counts(kept=30)
     assert [r["problem_id"] for r in out] == [r["problem_id"] for r in rows]
     for row, src in zip(out, rows, strict=True):
         assert row["answer"] == src["extracted_answer"] and row["gold"] == src["gold"]
@@ -492,8 +500,8 @@ def test_compress_rows_extractive() -> None:
 @pytest.mark.parametrize(
     ("policy", "expected"),
     [
-        ("append", {"kept": 2, "appended": 2, "dropped": 0, "empty": 2}),
-        ("drop", {"kept": 2, "appended": 0, "dropped": 2, "empty": 2}),
+        ("append", _counts(kept=2, appended=2, empty=2)),
+        ("drop", _counts(kept=2, dropped=2, empty=2)),
     ],
 )
 def test_compress_rows_outcomes(policy: str, expected: dict[str, int]) -> None:
@@ -567,7 +575,7 @@ def test_compress_rows_compresses_the_reasoning_and_keeps_the_response(policy: s
     rows = [
         _reasoning_row(0, "Hmm. 54 - 12 = 42, and 42 / 7 = 6.", "#### 6"),
         _reasoning_row(1, "Okay. 54 - 12 = 42, and 42 / 7 = 6.", "#### 6"),
-        _reasoning_row(2, "So 42 / 7 = 5.", "#### 6"),
+        _reasoning_row(2, "So, dividing, 42 / 7 = 5.", "#### 6"),
         _reasoning_row(3, "Long thinking.", "#### 6"),
         # the answer was read from the reasoning: no response to keep
         _reasoning_row(4, "42 / 7 = 6, the answer is 6.", "", answer_source="reasoning"),
@@ -593,9 +601,9 @@ def test_compress_rows_compresses_the_reasoning_and_keeps_the_response(policy: s
         rows[6]["completion"],
     ]
     if policy == "append":
-        assert counts == {"kept": 4, "appended": 2, "dropped": 0, "empty": 1}
+        assert counts == _counts(kept=4, appended=2, empty=1)
     else:
-        assert counts == {"kept": 4, "appended": 0, "dropped": 2, "empty": 1}
+        assert counts == _counts(kept=4, dropped=2, empty=1)
     by_id = {row["problem_id"]: row for row in out}
     assert [by_id[f"p{i}"]["compressed_field"] for i in (0, 1, 5, 6)] == [
         "reasoning",

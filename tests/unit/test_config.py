@@ -80,6 +80,14 @@ def test_validation_does_not_modify_its_input():
             lambda c: c["teachers"].update({"a/b": c["teachers"]["verbose"]}),
             "config key 'teachers'",
         ),
+        (
+            lambda c: c["compressors"]["extractive"].update(min_faithfulness={"results_kept": 1.5}),
+            "config key 'compressors.extractive.min_faithfulness.results_kept': 1.5 is greater",
+        ),
+        (
+            lambda c: c["compressors"]["extractive"].update(min_faithfulness={"steps_kept": 0.5}),
+            "config key 'compressors.extractive.min_faithfulness.steps_kept': unknown key",
+        ),
     ],
 )
 def test_bad_config_names_the_key(edit, message):

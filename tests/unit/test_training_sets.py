@@ -2,6 +2,7 @@ import csv
 
 import pytest
 
+from compress_distill.compression.faithfulness import MEASURES
 from compress_distill.compression.summary import compression_summary, shard_summary
 from compress_distill.grid import variant_names
 from compress_distill.students.tokenizers import build_char_tokenizer
@@ -129,6 +130,9 @@ def test_compression_summary_pools_shards():
     first = shard_summary(rows, {"kept": 1})
     second = shard_summary(rows * 2, {"kept": 1, "appended": 1})
     summary = compression_summary("t", "c", [first, second])
+    # rows without faithfulness measures (see tests/unit/test_faithfulness.py for those)
+    measured = {key: summary.pop(key) for key in list(summary) if key.startswith(MEASURES)}
+    assert set(measured.values()) == {0, None}
     assert summary == {
         "teacher": "t",
         "compressor": "c",

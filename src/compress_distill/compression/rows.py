@@ -10,10 +10,11 @@ from tqdm import tqdm
 
 from compress_distill.checking import Sandbox, Verdict
 from compress_distill.compression.base import Compressor
+from compress_distill.compression.faithfulness import check_minimums
 from compress_distill.compression.targets import (
     OUTCOMES,
-    apply_policy,
     check_policy,
+    judge_compression,
     predicted_answer,
     same_answer_text,
 )
@@ -52,6 +53,7 @@ def compress_rows(
     timeout_s: float = 5.0,
     progress: bool = True,
     progress_file: ProgressFile | None = None,
+    min_faithfulness: dict[str, float] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Compressed rows (dropped ones left out, in input order) and outcome counts.
 
@@ -63,8 +65,12 @@ def compress_rows(
     Where a row has a reasoning, only the reasoning is compressed (`trace_parts`) and the output
     row's `completion` is the compressed reasoning, a blank line and the whole response; the
     answer is checked in that text, and an appended answer goes after the compressed reasoning.
+    Each output row records its compression's `faithfulness` to the text compressed; one not
+    shorter than that text, or under a measure's minimum in `min_faithfulness`, is replaced or
+    dropped (see apply_policy).
     """
     check_policy(policy)
+    minimums = check_minimums(min_faithfulness)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     for index, row in enumerate(rows):
@@ -97,7 +103,7 @@ def compress_rows(
             # Only now: an engine-backed compressor knows its engine's version once started.
             info = compressor.info()
             finished = []
-            for index, row, output, (_, _, response), has_answer in zip(
+            for index, row, output, (_, source, response), has_answer in zip(
                 indices,
                 batch,
                 outputs,
@@ -105,8 +111,12 @@ def compress_rows(
                 _has_answers(joined, batch, sandbox, timeout_s),
                 strict=True,
             ):
-                text, outcome = apply_policy(output, row["extracted_answer"], policy, has_answer)
-                kept = None if text is None else _output_row(row, text, outcome, response, info)
+                text, outcome, scores = judge_compression(
+                    output, source, row["extracted_answer"], policy, has_answer, minimums
+                )
+                kept = None
+                if text is not None:
+                    kept = _output_row(row, text, outcome, response, scores, info)
                 finished.append((index, {"outcome": outcome, "row": kept}))
             saved.append(finished)
             bar.update(len(batch))
@@ -133,7 +143,12 @@ def _has_answers(
 
 
 def _output_row(
-    row: dict[str, Any], text: str, outcome: str, response: str | None, info: dict[str, Any]
+    row: dict[str, Any],
+    text: str,
+    outcome: str,
+    response: str | None,
+    scores: dict[str, float | None],
+    info: dict[str, Any],
 ) -> dict[str, Any]:
     """The compressed row. `raw_chars` and `compressed_chars` measure whole completions (what a
     student learns); a compressed reasoning is kept as `reasoning` beside the `response`."""
@@ -157,6 +172,8 @@ def _output_row(
         "compressed_chars": len(text),
         "ratio": len(text) / raw_chars if raw_chars else 0.0,
         "outcome": outcome,
+        # the compressor's output, also where the row keeps the raw trace in its place
+        "faithfulness": scores,
         "compressor": info,
         **parts,
     }

@@ -9,9 +9,10 @@ from typing import Any
 from compress_distill.answers import extract_answer
 from compress_distill.checking import Verdict, check_answer
 from compress_distill.compression.base import last_box_span
+from compress_distill.compression.faithfulness import below_minimum, faithfulness
 
 POLICIES = ("drop", "append")
-OUTCOMES = ("kept", "appended", "dropped", "empty")
+OUTCOMES = ("kept", "appended", "not_shorter", "unfaithful", "dropped", "empty")
 UNITS = ("chars", "tokens")
 
 # What may follow a final box on its line: closing math delimiters, bold, punctuation.
@@ -43,27 +44,77 @@ def same_answer_text(predicted: str | None, teacher_answer: str) -> bool:
 
 
 def apply_policy(
-    compressed: object, teacher_answer: str, policy: str, has_answer: bool
+    compressed: object,
+    teacher_answer: str,
+    policy: str,
+    has_answer: bool,
+    source: str | None = None,
+    faithful: bool = True,
 ) -> tuple[str | None, str]:
-    """(text to keep or None, outcome) once it is known whether `compressed` ends in the answer."""
+    """(text to keep or None, outcome) once it is known whether `compressed` ends in the answer
+    and whether it is faithful to `source`, the text it compresses.
+
+    The first outcome that applies: "empty" (no text; under append the answer alone); "dropped"
+    (the answer lost, under drop); "not_shorter" (the text to keep, the answer appended where it
+    was lost, has at least as many characters as `source`: a compressed variant must never train
+    on a longer trace) and "unfaithful" (`faithful` false: under a minimum of faithfulness); else
+    "kept" or "appended". Under append, a not-shorter or unfaithful compression is replaced by
+    `source` itself, the verified raw trace, which ends in the answer: the problem keeps a correct
+    target no longer than the raw one. Under drop both are dropped. Without a `source` the length
+    is not checked.
+    """
     check_policy(policy)
     if not isinstance(compressed, str) or not compressed.strip():
         # Under append the example survives as answer-only, so append never drops a problem and
         # the other variants need not wait on this compressor (see training_sets).
         return (answer_only(teacher_answer) if policy == "append" else None), "empty"
-    if has_answer:
-        return compressed, "kept"
-    if policy == "drop":
+    if not has_answer and policy == "drop":
         return None, "dropped"
-    return with_answer(compressed, teacher_answer), "appended"
+    text, outcome = (
+        (compressed, "kept")
+        if has_answer
+        else (with_answer(compressed, teacher_answer), "appended")
+    )
+    if source is None:
+        if not faithful:
+            raise ValueError("an unfaithful compression is replaced by its source: give it")
+        return text, outcome
+    replacement = source if policy == "append" else None
+    if len(text.strip()) >= len(source.strip()):
+        return replacement, "not_shorter"
+    if not faithful:
+        return replacement, "unfaithful"
+    return text, outcome
+
+
+def judge_compression(
+    compressed: object,
+    source: str,
+    teacher_answer: str,
+    policy: str,
+    has_answer: bool,
+    min_faithfulness: dict[str, float],
+) -> tuple[str | None, str, dict[str, float | None]]:
+    """(text to keep or None, outcome, faithfulness) of one compression of `source`: its
+    faithfulness measures (compression.faithfulness), then `apply_policy`, where a measure under
+    its minimum in `min_faithfulness` makes the compression unfaithful."""
+    text = compressed if isinstance(compressed, str) else ""
+    scores = faithfulness(source, text, teacher_answer)
+    faithful = not below_minimum(scores, min_faithfulness)
+    return (*apply_policy(compressed, teacher_answer, policy, has_answer, source, faithful), scores)
 
 
 def preserve_answer(
-    compressed: Any, teacher_answer: str, policy: str, timeout_s: float = 5.0
+    compressed: Any,
+    teacher_answer: str,
+    policy: str,
+    timeout_s: float = 5.0,
+    source: str | None = None,
 ) -> tuple[str | None, str]:
     """Keep a compressed trace that still ends in the teacher's final answer; otherwise append the
     answer or drop the trace (`policy`). Empty or non-text output is "empty": under append it
-    becomes the bare answer, under drop it is dropped.
+    becomes the bare answer, under drop it is dropped. Given the `source` it compresses, a
+    compression not shorter than it is "not_shorter" (see apply_policy).
 
     For many traces, `compress_rows` checks answers in one sandbox instead of one call each.
     """
@@ -72,7 +123,7 @@ def preserve_answer(
         predicted is not None
         and check_answer(predicted, teacher_answer, timeout_s) is Verdict.CORRECT
     )
-    return apply_policy(compressed, teacher_answer, policy, has_answer)
+    return apply_policy(compressed, teacher_answer, policy, has_answer, source)
 
 
 def with_answer(text: str, answer: str) -> str:
