@@ -4,12 +4,10 @@ On one device it trains in this process; given several GPUs it starts one proces
 accelerate (DDP or FSDP, from the student's config entry; configs/accelerate/ holds their settings).
 """
 
-import subprocess
 from pathlib import Path
 
 from compress_distill.provenance import recorded
-from compress_distill.training.launch import launch_command
-from compress_distill.training.run import train
+from compress_distill.training.launch import run_job
 from compress_distill.training.settings import TrainJob, TrainSettings
 
 
@@ -26,15 +24,9 @@ def main(smk) -> None:
         loss_path=smk.output.loss,
     )
     with recorded(smk):
-        if smk.resources.gpu <= 1:
-            train(job)
-            return
-        spec = job.checkpoint_dir / "launch.json"
-        job.to_json(spec)
         # Scripts live in <workflow>/scripts/; the accelerate configs in <workflow>/configs/.
         workflow_dir = Path(smk.scriptdir).parent
-        command = launch_command(spec, smk.resources.gpu, smk.params.strategy, workflow_dir)
-        subprocess.run(command, check=True)
+        run_job(job, smk.resources.gpu, smk.params.strategy, workflow_dir)
 
 
 if __name__ == "__main__":

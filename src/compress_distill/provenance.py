@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from compress_distill.devices import claimed_gpus
 from compress_distill.io import read_json, sha256_file, stable_hash, write_json
 from compress_distill.logs import log_to
 
@@ -251,13 +252,15 @@ def make_record(
 
 @contextlib.contextmanager
 def recorded(smk: Any) -> Iterator[None]:
-    """Run a rule script's body with its output logged, then record the job's provenance.
+    """Run a rule script's body with its output logged and, on a workstation, on GPUs of its own
+    (devices.claimed_gpus, for the job's `gpu` resource), then record the job's provenance.
 
     `smk` is the `snakemake` object of a rule script. The record is written only when the body
     succeeds, after the outputs, so a record always describes complete outputs.
     """
     started, clock = _now(), time.perf_counter()
-    with log_to(smk.log[0]):
+    # A GPU job's own devices (workstation), claimed before any CUDA library starts.
+    with log_to(smk.log[0]), claimed_gpus(getattr(smk.resources, "gpu", 0)):
         yield
         record = make_record(
             rule=smk.rule,

@@ -3,12 +3,14 @@ resume, launch. Tests that build or train a model are marked slow."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import random
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from compress_distill.io import read_json, write_json, write_jsonl
 from compress_distill.students.tokenizers import build_char_tokenizer
 from compress_distill.training import BASE_MODEL_FILE
 from compress_distill.training.checkpoints import latest_checkpoint
-from compress_distill.training.launch import launch_command
+from compress_distill.training.launch import launch_command, run_job
 from compress_distill.training.records import (
     LOSS_FILE,
     METRICS_FILE,
@@ -367,7 +369,7 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_model_dir: Path, tmp_path: 
     TrainJob(data, tiny_model_dir, out, ckpt, "full", settings, 1, metrics_path, loss_path).to_json(
         spec
     )
-    command = launch_command(spec, gpus=1, strategy="ddp", workflow_dir=ROOT)
+    command = launch_command(spec, 1, "ddp", ROOT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     with (tmp_path / "first.log").open("w") as log:
@@ -418,40 +420,129 @@ def test_mean_loss_over_steps_weights_windows() -> None:
     assert mean_loss_over_steps([]) is None
 
 
+def _parsed_launch(command: list[str]) -> Any:
+    """A launch command's arguments as `accelerate launch` reads them, its config file read in."""
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+
+    assert command[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
+    parsed, _, _ = _validate_launch_command(launch_command_parser().parse_args(command[3:]))
+    return parsed
+
+
 def test_launch_command(tmp_path: Path) -> None:
     from accelerate.commands.config.config_args import load_config_from_file
-    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
 
     spec = tmp_path / "spec.json"
     module = ["-m", "compress_distill.training", "--spec", str(spec)]
     assert launch_command(spec, 0, "ddp", ROOT) == [sys.executable, *module]
     assert launch_command(spec, 1, "fsdp", ROOT) == [sys.executable, *module]
 
-    ddp = launch_command(spec, 4, "ddp", ROOT, main_process_port=29611)
-    assert ddp[:2] == ["accelerate", "launch"] and ddp[-len(module) :] == module
+    ddp = launch_command(spec, 4, "ddp", ROOT)
+    assert ddp[-len(module) :] == module
     fsdp = launch_command(spec, 2, "fsdp", ROOT)
     for command, strategy in ((ddp, "ddp"), (fsdp, "fsdp")):
         config = command[command.index("--config_file") + 1]
         assert config == str(ROOT / "configs" / "accelerate" / f"{strategy}.yaml")
         assert load_config_from_file(config).num_machines == 1
-    parser = launch_command_parser()
     # accelerate itself accepts every flag; with the config file read in, as `accelerate launch`:
-    parsed, _, _ = _validate_launch_command(parser.parse_args(ddp[2:]))
+    parsed = _parsed_launch(ddp)
     assert parsed.num_processes == 4 and parsed.multi_gpu and not parsed.use_fsdp
     assert parsed.module and parsed.training_script == "compress_distill.training"
     assert parsed.training_script_args == ["--spec", str(spec)]
-    assert parsed.main_process_port == 29611
+    assert parsed.main_process_port == 0  # the launcher picks a free one
     # Precision comes from the training settings (bf16), not from the launcher.
     assert parsed.mixed_precision == "no" and parsed.dynamo_backend == "no"
-    parsed, _, _ = _validate_launch_command(parser.parse_args(fsdp[2:]))
+    parsed = _parsed_launch(fsdp)
     assert parsed.num_processes == 2 and parsed.use_fsdp and not parsed.multi_gpu
     assert parsed.fsdp_version == 2 and parsed.fsdp_state_dict_type == "FULL_STATE_DICT"
     assert parsed.fsdp_auto_wrap_policy == "TRANSFORMER_BASED_WRAP"
-    assert parsed.mixed_precision == "no" and parsed.main_process_port is None
+    assert parsed.mixed_precision == "no"
     with pytest.raises(ValueError, match="strategy"):
         launch_command(spec, 2, "deepspeed", ROOT)
     with pytest.raises(FileNotFoundError, match="no accelerate config"):
         launch_command(spec, 2, "ddp", tmp_path)
+
+
+def test_each_launch_gets_a_free_rendezvous_port(tmp_path: Path) -> None:
+    """What the launcher hands torchrun (prepare_multi_gpu_env, as in `accelerate launch`): a port
+    no one holds, found anew for each launch, not the fixed default two jobs would both take."""
+    import socket
+
+    from accelerate.utils.launch import prepare_multi_gpu_env
+
+    command = launch_command(tmp_path / "spec.json", 2, "ddp", ROOT)
+    ports = []
+    for _ in range(2):
+        parsed = _parsed_launch(command)
+        prepare_multi_gpu_env(parsed)
+        ports.append(int(parsed.master_port))
+    for port in ports:
+        assert port not in (0, 29500)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))  # free: nothing listens on it
+
+
+def test_fsdp_on_the_cpu_is_refused_not_run_as_ddp(tmp_path: Path) -> None:
+    job = TrainJob("d.jsonl", "base", tmp_path / "out", tmp_path / "ckpt", "full", TrainSettings())
+    with pytest.raises(ValueError, match="fsdp needs GPUs"):
+        run_job(job, 2, "fsdp", ROOT)
+    assert not (tmp_path / "ckpt").exists()  # refused before writing the spec
+
+
+def _loss_rows(path: Path) -> list[dict[str, float]]:
+    with path.open(newline="") as handle:
+        return [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(handle)]
+
+
+@pytest.mark.slow
+def test_two_processes_train_like_one_on_the_same_global_batch(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """The train rule's several-GPU path (spec, `accelerate launch`, DDP), on the CPU over gloo: two
+    processes of 4 examples match one process of 8, step by step. Two such jobs run at once, as
+    two train jobs on one node do, and do not collide on their rendezvous port.
+
+    Tolerance rtol 1e-5: each step sees the same 8 examples (the launcher hands each process every
+    other batch of the same seeded order) and the loss is the mean over the global batch's
+    completion tokens either way; only float32 summation order differs (padding to 4 vs 8
+    examples' longest, gradients summed by all-reduce vs in one backward), measured at ~1e-7
+    relative over 4 steps. Processes training alone, or averaging per process instead of per
+    token, differ by 1e-3 or more from the first step.
+    """
+    data = tmp_path / "train.jsonl"
+    write_jsonl(data, _examples(32, seed=1, steps=2))
+
+    def job(name: str, batch: int) -> TrainJob:
+        settings = TrainSettings(
+            learning_rate=2e-3,
+            max_steps=4,
+            per_device_batch_size=batch,
+            logging_steps=1,
+            save_steps=100,
+            seed=3,
+        )
+        return TrainJob(
+            data, tiny_model_dir, tmp_path / name, tmp_path / f"{name}-ckpt", "full", settings, 1
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(run_job, job(name, 4), 2, "ddp", ROOT) for name in ("a", "b")]
+        for run in runs:
+            run.result()
+    run_job(job("one", 8), 1, "ddp", ROOT)
+
+    metrics = {name: read_json(tmp_path / name / METRICS_FILE) for name in ("a", "b", "one")}
+    assert metrics["a"]["num_processes"] == 2 and metrics["a"]["distributed_type"] == "MULTI_CPU"
+    assert metrics["one"]["num_processes"] == 1
+    # Token counts are summed over the processes.
+    assert metrics["a"]["train_tokens"] == metrics["one"]["train_tokens"] > 0
+    assert not (tmp_path / "a-ckpt").exists()  # spec and checkpoints gone once the output is out
+    losses = {name: _loss_rows(tmp_path / name / LOSS_FILE) for name in ("a", "b", "one")}
+    assert losses["a"] == losses["b"]  # concurrent jobs, each whole and deterministic
+    assert [row["step"] for row in losses["a"]] == [1, 2, 3, 4]
+    for two, one in zip(losses["a"], losses["one"], strict=True):
+        assert two["loss"] == pytest.approx(one["loss"], rel=1e-5)
+        assert two["grad_norm"] == pytest.approx(one["grad_norm"], rel=1e-5)
 
 
 @pytest.mark.slow

@@ -9,7 +9,8 @@ path of one run; the rest are its parts:
     checkpoints  the checkpoint folder: what its checkpoints were trained on, the latest complete
                  one, and the wall time of every attempt
     records      loss.csv, peak memory, device, library versions, weights sha256
-    launch       several GPUs: `accelerate launch` of `python -m compress_distill.training --spec`
+    launch       several processes: `accelerate launch` of `python -m compress_distill.training
+                 --spec` (one per GPU, or DDP on the CPU)
 
 Students' base models (built, pretrained or copied) are compress_distill.students.base.
 """

@@ -37,6 +37,7 @@ from compress_distill.training.settings import TrainJob
 from compress_distill.training.trainer import (
     dataset_token_stats,
     make_trainer,
+    on_cpu,
     restored_token_counter,
     save_trained_model,
 )
@@ -56,7 +57,7 @@ def train(job: TrainJob) -> dict[str, Any]:
 
     if job.threads is not None:
         torch.set_num_threads(job.threads)
-    state = PartialState()
+    state = PartialState(cpu=on_cpu())
     main = state.is_main_process
     if main:
         prepare_checkpoint_dir(job.checkpoint_dir, run_identity(job))
@@ -155,6 +156,8 @@ def _metrics(
         "peak_memory": peak_memory(),
         "device": device_name(trainer.args.device),
         "num_processes": trainer.accelerator.num_processes,
+        # NO, MULTI_GPU (DDP), FSDP, or MULTI_CPU (several CPU processes over gloo).
+        "distributed_type": trainer.accelerator.distributed_type.value,
         "torch_threads": torch.get_num_threads(),
         "bf16": bool(trainer.args.bf16),
         "seed": settings.seed,

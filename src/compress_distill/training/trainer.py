@@ -110,6 +110,14 @@ def _counting_trainer_class() -> type:
     return CountingSFTTrainer
 
 
+def on_cpu() -> bool:
+    """Whether training runs on the CPU: no CUDA device. Several processes then form their group
+    over gloo (accelerate's MULTI_CPU), not as independent runs that each think they are alone."""
+    import torch
+
+    return not torch.cuda.is_available()
+
+
 def resolve_bf16(setting: bool | str) -> bool:
     import torch
 
@@ -123,10 +131,9 @@ def resolve_bf16(setting: bool | str) -> bool:
 
 def _sft_config(settings: TrainSettings, output_dir: Path) -> Any:
     """TRL's config of a run: loss on completions only, checkpoints every save_steps."""
-    import torch
     from trl import SFTConfig
 
-    bf16 = resolve_bf16(settings.bf16)
+    bf16, cpu = resolve_bf16(settings.bf16), on_cpu()
     return SFTConfig(
         output_dir=str(output_dir),
         learning_rate=settings.learning_rate,
@@ -157,7 +164,8 @@ def _sft_config(settings: TrainSettings, output_dir: Path) -> Any:
         gradient_checkpointing=settings.gradient_checkpointing,
         report_to="none",
         dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
+        dataloader_pin_memory=not cpu,
+        use_cpu=cpu,
         eval_strategy="no",
     )
 
