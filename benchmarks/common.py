@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 from compress_distill.config import validate_config
+from compress_distill.local_models import local_model_dir, with_local_model
 from compress_distill.provenance import distribution_versions
-from compress_distill.students import local_model_dir, with_local_model
 from compress_distill.tables import Table, format_number, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ from compress_distill.grid import (
 from compress_distill.plots import FIGURES
 from compress_distill.provenance import code_hash
 from compress_distill.training.settings import TrainSettings
-from compress_distill.students import local_model_dir
+from compress_distill.local_models import local_model_dir
 
 try:
     config.update(
@@ -110,6 +110,18 @@ def student_entry(wildcards):
 
 def evaluation_entry(wildcards):
     return config["evaluation"]
+
+
+def local_model(entry_of):
+    """An input function: the entry's model folder when it is one (a teacher's, an llm
+    compressor's, a pretrained student's), so that rebuilding the folder reruns what depends on it.
+    Hub ids are not files; they load by name."""
+
+    def model_dir(wildcards):
+        local = local_model_dir(entry_of(wildcards), workflow.basedir)
+        return str(local) if local else []
+
+    return model_dir
 
 
 # --- problems and traces ---------------------------------------------------------------------
@@ -260,13 +272,6 @@ RUN = f"{RESULTS}/runs/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}"
 CHECKPOINT = (
     f"{RESULTS}/checkpoints/{{teacher}}/{{variant}}/{{student}}/{{mode}}/{{regime}}"
 )
-
-
-def student_model(wildcards):
-    """A pretrained student's own folder when it is one, as an input: rebuilding it reruns what
-    depends on it. Hub ids are not files; they load by name."""
-    local = local_model_dir(student_entry(wildcards), workflow.basedir)
-    return str(local) if local else []
 
 
 def _keys(entry, keys):

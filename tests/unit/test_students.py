@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from compress_distill.io import read_json
-from compress_distill.students import local_model_dir, with_local_model
+from compress_distill.local_models import local_model_dir, with_local_model
 from compress_distill.students.base import build_base_model
 from compress_distill.students.tiny_llama import build_tiny_llama
 from compress_distill.students.tokenizers import (
