@@ -68,6 +68,8 @@ def evaluate(
     ]
     if batches:
         with make_engine(engine["engine"], model, engine_args) as student:
+            # What answered (engine, version, the LoRA adapter it served), as on teacher rows.
+            engine_info = student.info()
             for batch in batches:
                 seed = batch[0][0]
                 sampling = SamplingSettings(
@@ -92,6 +94,7 @@ def evaluate(
                             "completion": completion.text,
                             "output_tokens": completion.output_tokens,
                             "hit_limit": completion.finish_reason == "length",
+                            "engine": engine_info,
                         },
                     )
                     for (_, problem), completion in zip(batch, completions, strict=True)
