@@ -9,7 +9,7 @@ import pytest
 from compress_distill.engines import SamplingSettings, make_engine
 from compress_distill.engines.hf_engine import TransformersEngine
 
-from .conftest import requests
+from .conftest import requests, user
 
 pytestmark = pytest.mark.slow
 
@@ -75,6 +75,11 @@ def test_sampling_is_seeded(hf_engine: TransformersEngine) -> None:
         requests(PROMPTS), SamplingSettings(temperature=1.0, max_tokens=12, seed=8)
     )
     assert first != other
+    # A batch samples the same wherever it falls: alone, as a resumed job's chunk sends it, or
+    # after others in one call. Another sample of the same prompts draws another stream.
+    assert hf_engine.generate(requests(PROMPTS[4:8]), sampling) == first[4:8]
+    again = [user(p, sample_index=1) for p in PROMPTS[:4]]
+    assert hf_engine.generate(requests(PROMPTS[:4]) + again, sampling)[4:] != first[:4]
 
 
 def test_info_and_empty_input(hf_engine: TransformersEngine, tiny_model_dir: Path) -> None:

@@ -8,14 +8,16 @@ from typing import Any, ClassVar
 
 from compress_distill.engines.base import Completion, Engine, Request, SamplingSettings
 from compress_distill.engines.reasoning import make_splitter
+from compress_distill.io import stable_hash
 
 
 class TransformersEngine(Engine):
     """Batched generation with left padding and the model's chat template.
 
     Greedy when temperature == 0, otherwise sampling. Seeding: each batch reseeds torch from
-    (engine seed, sampling.seed, index of the batch's first request), so a run is reproducible for
-    the same requests and batch_size (but, unlike vLLM on GPUs, samples depend on the batching).
+    (engine seed, sampling.seed, the batch's first prompt and sample index), so the same batch
+    samples the same wherever it falls, in one call or in a resumed job's chunks (but, unlike vLLM
+    on GPUs, samples depend on the batching).
 
     reasoning_parser (see engines/reasoning.py) splits the reasoning from the response with the
     same parser as the vllm engine; chat_template_kwargs go to apply_chat_template
@@ -94,8 +96,8 @@ class TransformersEngine(Engine):
         completions: list[Completion] = []
         starts = range(0, len(texts), self.batch_size)
         for start in tqdm(starts, desc="generate", unit="batch", file=sys.stderr, leave=False):
-            seed = (self.seed * 1_000_003 + sampling.seed) * 1_000_003 + start
-            torch.manual_seed(seed % (1 << 63))
+            first = (texts[start], requests[start].sample_index)
+            torch.manual_seed(int(stable_hash([self.seed, sampling.seed, *first]), 16))
             completions.extend(
                 self._generate_batch(texts[start : start + self.batch_size], sampling)
             )
