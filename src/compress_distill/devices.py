@@ -90,8 +90,12 @@ def claimed_gpus(
 
     `devices` defaults to machine_devices(), `lock_dir` to default_lock_dir().
     """
+    # Listing the devices may start nvidia-smi: not for CPU jobs nor under Slurm, which chose them.
+    if count < 1 or "SLURM_JOB_ID" in os.environ:
+        yield []
+        return
     devices = machine_devices() if devices is None else list(devices)
-    if count < 1 or "SLURM_JOB_ID" in os.environ or not devices:
+    if not devices:
         yield []
         return
     if count > len(devices):
