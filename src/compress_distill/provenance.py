@@ -231,7 +231,9 @@ def make_record(
     workflow_dir: str | Path,
     started: str,
     seconds: float,
+    held: Mapping[str, int],
 ) -> dict[str, Any]:
+    """`held`: the cores (threads) and GPUs the scheduler gave the job, what its cost counts."""
     config = config_slice(params)
     return {
         "rule": rule,
@@ -241,6 +243,7 @@ def make_record(
         "code": code_version(workflow_dir) | {"package_hash": params.get("code")},
         "versions": versions(),
         "hardware": hardware(),
+        "held": dict(held),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "started": started,
         "finished": _now(),
@@ -272,6 +275,8 @@ def recorded(smk: Any) -> Iterator[None]:
             workflow_dir=Path(smk.scriptdir).parent,
             started=started,
             seconds=time.perf_counter() - clock,
+            # A resource the rule does not set is "" (common.smk's `resource`): none held.
+            held={"threads": smk.threads, "gpus": int(getattr(smk.resources, "gpu", 0) or 0)},
         )
         write_json(sidecar(smk.output[0]), record)
 
