@@ -33,6 +33,7 @@ if not REGENERATE:
 
 
 include: "rules/aggregate.smk"
+include: "rules/cost.smk"
 include: "rules/report.smk"
 
 

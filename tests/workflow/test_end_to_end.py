@@ -5,7 +5,9 @@ import json
 
 import pytest
 
+from compress_distill.costs import STAGE_ORDER, STAGES
 from compress_distill.io import read_jsonl
+from compress_distill.provenance import records
 
 pytestmark = pytest.mark.slow
 
@@ -46,3 +48,30 @@ def test_tables_and_figures_hold_the_grid(finished_tiny):
     for name in ("accuracy_vs_length", "training_cost", "compression_ratios"):
         for ext in ("pdf", "png"):
             assert finished_tiny.path(f"results/figures/{name}.{ext}").stat().st_size > 1000
+
+
+def test_the_cost_ledger_sums_the_provenance_records(finished_tiny):
+    results = finished_tiny.path("results")
+    stage_records = [r for _, r in records(results) if r["rule"] in STAGES]
+    with (results / "tables/cost_ledger.csv").open() as handle:
+        ledger = list(csv.DictReader(handle))
+    assert sum(int(row["jobs"]) for row in ledger) == len(stage_records)
+    core_s = sum(r["wall_time_s"] * r["held"]["threads"] for r in stage_records)
+    assert sum(float(row["core_h"]) for row in ledger) * 3600 == pytest.approx(core_s, abs=0.01)
+    for rule in STAGES:  # every stage of the grid ran and is counted
+        jobs = sum(int(row["jobs"]) for row in ledger if row["rule"] == rule)
+        assert jobs == sum(r["rule"] == rule for r in stage_records) > 0, rule
+    with (results / "tables/costs.csv").open() as handle:
+        costs = {(row["teacher"], row["variant"]): row for row in csv.DictReader(handle)}
+    # The grid's one teacher trains; the other's training sets are made (and counted) too.
+    trained = {key: row for key, row in costs.items() if int(row["runs"])}
+    assert sorted(trained) == sorted(("verbose", v) for v in GRID_VARIANTS)
+    for row in costs.values():
+        total = sum(float(row[stage]) for stage in STAGE_ORDER)
+        assert float(row["total"]) == pytest.approx(total, abs=1e-6)
+    assert trained["verbose", "raw"]["break_even_runs"] == ""
+    assert float(trained["verbose", "extractive"]["compression"]) > 0
+    assert trained["verbose", "extractive"]["break_even_runs"] != ""
+    assert "break-even" in finished_tiny.path("results/tables/costs.md").read_text()
+    for ext in ("pdf", "png"):
+        assert finished_tiny.path(f"results/figures/costs.{ext}").stat().st_size > 1000

@@ -25,6 +25,7 @@ AGGREGATES = {
     "metrics_table": 1,
     "paper_tables": 1,
     "figures": 1,
+    "cost_ledger": 1,
     "provenance_table": 1,
     "report": 1,
     "all": 1,
@@ -60,7 +61,7 @@ def test_b_a_students_learning_rate_reruns_only_its_runs(finished_tiny, tmp_path
 def test_c_a_figure_option_reruns_only_figures_and_report(finished_tiny, tmp_path):
     run = clone(finished_tiny, tmp_path)
     run.edit_config(lambda c: c.setdefault("figures", {}).update(dpi=120))
-    figures_only = {"figures": 1, "provenance_table": 1, "report": 1, "all": 1}
+    figures_only = {"figures": 1, "cost_ledger": 1, "provenance_table": 1, "report": 1, "all": 1}
     assert run.planned_jobs() == _expected(**figures_only, **CONFIG_CHANGED)
 
 
@@ -73,7 +74,7 @@ def test_c_the_plotting_code_reruns_only_figures_and_report(finished_tiny):
     finally:  # the snapshot is the session's: put it back as it was, mtime included
         plots.write_text(original)
         os.utime(plots, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert jobs == _expected(figures=1, provenance_table=1, report=1, all=1)
+    assert jobs == _expected(figures=1, cost_ledger=1, provenance_table=1, report=1, all=1)
 
 
 def test_d_adding_a_benchmark_runs_only_its_evaluations(finished_tiny, tmp_path):
