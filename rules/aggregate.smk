@@ -14,6 +14,8 @@ rule compression_summary:
         f"{LOGS}/compression_summary.log",
     conda:
         "../envs/data.yaml"
+    resources:
+        **rule_resources("compression_summary"),
     params:
         compression_files=compression_files(),
         code=script_code_hash("compression_summary"),
@@ -36,6 +38,8 @@ rule training_sets_summary:
         f"{LOGS}/training_sets_summary.log",
     conda:
         "../envs/data.yaml"
+    resources:
+        **rule_resources("training_sets_summary"),
     params:
         token_files=student_token_counts(),
         code=script_code_hash("training_sets_summary"),
@@ -62,6 +66,8 @@ rule metrics_table:
         f"{LOGS}/metrics_table.log",
     conda:
         "../envs/report.yaml"
+    resources:
+        **rule_resources("metrics_table"),
     params:
         cells=[(asdict(run), benchmark) for run, benchmark in RUN_BENCHMARKS],
         code=script_code_hash("metrics_table"),
@@ -89,6 +95,8 @@ rule paper_tables:
         f"{LOGS}/paper_tables.log",
     conda:
         "../envs/report.yaml"
+    resources:
+        **rule_resources("paper_tables"),
     params:
         code=script_code_hash("paper_tables"),
     script:
@@ -117,6 +125,8 @@ rule figures:
         f"{LOGS}/figures.log",
     conda:
         "../envs/report.yaml"
+    resources:
+        **rule_resources("figures"),
     params:
         compressors=COMPRESSORS,
         compression_files=compression_files(),

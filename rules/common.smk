@@ -24,8 +24,15 @@ from compress_distill.grid import (
     dropping_compressors,
     run_settings,
 )
+from compress_distill.gpu_fit import check_config, failure_message, verdict_table
 from compress_distill.plots import FIGURES
 from compress_distill.provenance import code_hash
+from compress_distill.resources import (
+    problemset_size,
+    scaled_request,
+    shard_traces,
+    teacher_traces,
+)
 from compress_distill.training.settings import TrainSettings
 from compress_distill.local_models import local_model_dir
 
@@ -94,6 +101,18 @@ def job_resources(entry_of):
         "runtime": "runtime",
     }
     return {name: resource(entry_of, key) for name, key in names.items()}
+
+
+def rule_resources(rule, traces=lambda w: 0, cpus=None):
+    """A CPU rule's scheduler request, from the config's `resources.<rule>`, its memory and runtime
+    grown by the traces its job reads (`traces(wildcards)`): `resources: **rule_resources(...)`.
+    """
+    spec = config["resources"][rule]
+    return {
+        "cpus_per_task": cpus or spec["cpus"],
+        "mem_mb": lambda w: scaled_request(spec, traces(w))["mem_mb"],
+        "runtime": lambda w: scaled_request(spec, traces(w))["runtime"],
+    }
 
 
 def teacher_entry(wildcards):
@@ -345,3 +364,20 @@ def evaluation_inputs(wildcards):
 
 # --- aggregation -------------------------------------------------------------------------------
 RUN_BENCHMARKS = [(run, benchmark) for run in RUNS for benchmark in BENCHMARKS]
+
+
+# --- the GPU fit check ---------------------------------------------------------------------------
+# Before anything is submitted (in dry runs too): every GPU job's estimated peak memory against its
+# GPU's. Only the main process reports: each cluster job parses this file again.
+if not REGENERATE and workflow.is_main_process:
+    try:
+        _estimates = check_config(config, workflow.basedir)
+    except ValueError as err:  # an unknown gpu_model: the message names the key
+        raise WorkflowError(str(err)) from None
+    if _estimates:
+        print(verdict_table(_estimates), file=sys.stderr)
+        for _narrow in (e for e in _estimates if e.verdict in ("narrow", "unchecked")):
+            print(f"WARNING: GPU fit: {_narrow.describe()}", file=sys.stderr)
+        _failure = failure_message(_estimates)
+        if _failure:
+            raise WorkflowError(_failure)

@@ -18,7 +18,7 @@ rule compress:
     resources:
         **job_resources(compressor_entry),
     params:
-        compressor=lambda w: config_slice(compressor_entry(w), "resources"),
+        compressor=lambda w: config_slice(compressor_entry(w), "resources", "size"),
         code=script_code_hash("compress"),
         # Not an output: Snakemake must not delete it when a job dies, so a rerun resumes from it.
         progress_dir=lambda w: f"{RESULTS}/traces/{w.teacher}/{w.compressor}/.progress",

@@ -13,7 +13,7 @@ rule generate:
     resources:
         **job_resources(teacher_entry),
     params:
-        teacher=lambda w: config_slice(teacher_entry(w), "resources"),
+        teacher=lambda w: config_slice(teacher_entry(w), "resources", "size"),
         code=script_code_hash("generate"),
         # Not an output: Snakemake must not delete it when a job dies, so a rerun resumes from it.
         progress_dir=lambda w: f"{RESULTS}/traces/{w.teacher}/raw/.progress",

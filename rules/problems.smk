@@ -14,6 +14,8 @@ rule problems:
         f"{LOGS}/problems/{{problemset}}.log",
     conda:
         "../envs/data.yaml"
+    resources:
+        **rule_resources("problems", lambda w: problemset_size(config, w.problemset)),
     params:
         spec=lambda w: config_slice(config["problemsets"][w.problemset], "license"),
         code=script_code_hash("problems"),

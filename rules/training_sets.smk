@@ -12,6 +12,8 @@ rule student_tokenizer:
         f"{LOGS}/student_tokenizer/{{student}}.log",
     conda:
         "../envs/data.yaml"
+    resources:
+        **rule_resources("student_tokenizer"),
     params:
         # What the tokenizer comes from, so another learning rate keeps it (and the training sets).
         student=lambda w: tokenizer_slice(student_entry(w)),
@@ -30,6 +32,8 @@ rule training_set:
         f"{LOGS}/training_set/{{teacher}}/{{variant}}/{{regime}}.log",
     conda:
         "../envs/data.yaml"
+    resources:
+        **rule_resources("training_set", lambda w: int(w.regime)),
     params:
         seed=config["training_sets"]["seed"],
         unit=config["truncation"]["unit"],
@@ -50,6 +54,11 @@ rule training_set_tokens:
         f"{LOGS}/training_set_tokens/{{student}}.log",
     conda:
         "../envs/data.yaml"
+    resources:
+        **rule_resources(
+            "training_set_tokens",
+            lambda w: sum(REGIMES) * len(VARIANTS) * len(config["teachers"]),
+        ),
     params:
         # The name of each input dataset, in input order.
         names=list(training_sets()),

@@ -9,6 +9,12 @@ rule verify:
     conda:
         "../envs/data.yaml"
     threads: config["verification"]["workers"]
+    resources:
+        **rule_resources(
+            "verify",
+            lambda w: shard_traces(config, w.teacher),
+            cpus=config["verification"]["workers"],
+        ),
     params:
         timeout_s=config["verification"]["timeout_s"],
         code=script_code_hash("verify"),
@@ -25,6 +31,8 @@ rule teacher_stats:
         f"{LOGS}/teacher_stats/{{teacher}}.log",
     conda:
         "../envs/data.yaml"
+    resources:
+        **rule_resources("teacher_stats", lambda w: teacher_traces(config, w.teacher)),
     params:
         code=script_code_hash("teacher_stats"),
     script:

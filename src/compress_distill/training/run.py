@@ -40,6 +40,7 @@ from compress_distill.training.trainer import (
     on_cpu,
     restored_token_counter,
     save_trained_model,
+    saved_dtype,
 )
 
 
@@ -87,7 +88,8 @@ def train(job: TrainJob) -> dict[str, Any]:
     )
     data_stats = dataset_token_stats(trainer.train_dataset, job.settings.packing)
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    save_trained_model(trainer, tmp, job.base_model_dir)
+    dtype = saved_dtype(job.settings, bool(trainer.args.bf16))
+    save_trained_model(trainer, tmp, job.base_model_dir, dtype)
     metrics: dict[str, Any] = {}
     if attempts is not None:
         rows = loss_rows(trainer.state.log_history)
@@ -160,6 +162,7 @@ def _metrics(
         "distributed_type": trainer.accelerator.distributed_type.value,
         "torch_threads": torch.get_num_threads(),
         "bf16": bool(trainer.args.bf16),
+        "saved_dtype": saved_dtype(settings, bool(trainer.args.bf16)),
         "seed": settings.seed,
         "parameters": sum(p.numel() for p in model.parameters()),
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),

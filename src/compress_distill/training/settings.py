@@ -25,6 +25,9 @@ POSITIVE_INT_SETTINGS = (
     "save_steps",
 )
 
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
+SAVE_DTYPES = ("auto", "float32", "bfloat16")
+
 
 def check_mode(mode: str) -> None:
     """A training mode of grid.MODES: full trains every weight, lora a LoRA adapter."""
@@ -58,7 +61,17 @@ class TrainSettings:
     save_steps: int = 200
     # "auto": bf16 mixed precision on GPUs that support it, never on CPU.
     bf16: bool | str = "auto"
+    # Recompute each layer's activations in the backward pass instead of keeping them: far less
+    # memory for about a third more compute (non-reentrant, which LoRA's frozen inputs need).
     gradient_checkpointing: bool = False
+    # transformers' attention kernel: sdpa (PyTorch's, everywhere), eager (materializes the
+    # scores), flash_attention_2 (GPU, with the flash-attn package).
+    attn_implementation: str = "sdpa"
+    # Liger's fused kernels, the linear layer and cross-entropy in chunks among them, so the
+    # vocabulary-sized logits are never all in memory (GPU, with the liger-kernel package).
+    use_liger_kernel: bool = False
+    # The dtype of the saved weights: auto is bfloat16 when trained with bf16, else float32.
+    save_dtype: str = "auto"
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.0
@@ -79,6 +92,15 @@ class TrainSettings:
         if self.bf16 not in ("auto", True, False):
             raise ValueError(
                 f"training setting bf16 must be 'auto', true or false, got {self.bf16!r}"
+            )
+        if self.attn_implementation not in ATTN_IMPLEMENTATIONS:
+            raise ValueError(
+                f"training setting attn_implementation must be one of {ATTN_IMPLEMENTATIONS}, "
+                f"got {self.attn_implementation!r}"
+            )
+        if self.save_dtype not in SAVE_DTYPES:
+            raise ValueError(
+                f"training setting save_dtype must be one of {SAVE_DTYPES}, got {self.save_dtype!r}"
             )
         for name in POSITIVE_INT_SETTINGS:
             if getattr(self, name) < 1:

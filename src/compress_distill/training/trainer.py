@@ -129,6 +129,56 @@ def resolve_bf16(setting: bool | str) -> bool:
     return bool(setting)
 
 
+def check_kernels(settings: TrainSettings) -> None:
+    """Refuse, with the setting's name, the kernels that need a GPU or a package not installed."""
+    import importlib.util
+
+    needs = []
+    if settings.attn_implementation == "flash_attention_2":
+        needs.append(("attn_implementation: flash_attention_2", "flash_attn", "flash-attn"))
+    if settings.use_liger_kernel:
+        needs.append(("use_liger_kernel: true", "liger_kernel", "liger-kernel"))
+    for setting, module, package in needs:
+        if on_cpu():
+            raise ValueError(f"training setting {setting} needs a CUDA GPU; this job has none")
+        if importlib.util.find_spec(module) is None:
+            raise ValueError(
+                f"training setting {setting} needs the {package} package, not installed here "
+                f"(add it to envs/train.yaml, or drop the setting)"
+            )
+
+
+def saved_dtype(settings: TrainSettings, bf16: bool) -> str:
+    """The dtype the weights are saved in: save_dtype, or for auto that of training."""
+    if settings.save_dtype != "auto":
+        return settings.save_dtype
+    return "bfloat16" if bf16 else "float32"
+
+
+def cast_saved_weights(model_dir: str | Path, dtype: str) -> None:
+    """Cast the floating-point tensors of a saved model's (or adapter's) safetensors files to dtype,
+    one file at a time, each replaced atomically; config.json then records the dtype. A sharded
+    checkpoint's index keeps the training dtype's byte total: loaders read only its weight map."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    target = getattr(torch, dtype)
+    model_dir = Path(model_dir)
+    cast_any = False
+    for path in sorted(model_dir.glob("*.safetensors")):
+        tensors = load_file(str(path))
+        if all(not t.is_floating_point() or t.dtype == target for t in tensors.values()):
+            continue
+        cast = {k: t.to(target) if t.is_floating_point() else t for k, t in tensors.items()}
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_file(cast, str(tmp), metadata={"format": "pt"})
+        tmp.replace(path)
+        cast_any = True
+    config_path = model_dir / "config.json"
+    if cast_any and config_path.is_file():
+        write_json(config_path, read_json(config_path) | {"dtype": dtype})
+
+
 def _sft_config(settings: TrainSettings, output_dir: Path) -> Any:
     """TRL's config of a run: loss on completions only, checkpoints every save_steps."""
     from trl import SFTConfig
@@ -160,8 +210,11 @@ def _sft_config(settings: TrainSettings, output_dir: Path) -> Any:
         save_total_limit=2,
         bf16=bf16,
         fp16=False,
-        # TRL turns it on by default; it only pays off for models that fill the GPU.
+        # TRL turns it on by default; it only pays off for models that fill the GPU. Non-reentrant:
+        # the reentrant kind loses the gradient where a layer's inputs need none (LoRA's base).
         gradient_checkpointing=settings.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False},
+        use_liger_kernel=settings.use_liger_kernel,
         report_to="none",
         dataloader_num_workers=0,
         dataloader_pin_memory=not cpu,
@@ -234,6 +287,7 @@ def make_trainer(
     from peft import LoraConfig
 
     check_mode(mode)
+    check_kernels(settings)
     peft_config = None
     if mode == "lora":
         peft_config = LoraConfig(
@@ -250,8 +304,10 @@ def make_trainer(
         callbacks = [*callbacks, counter]
     tokenizer = load_tokenizer(base_model_dir)
     dataset, too_long = load_training_set(dataset_path, tokenizer, settings.max_length)
+    model = load_causal_lm(base_model_dir)
+    model.set_attn_implementation(settings.attn_implementation)
     trainer = _counting_trainer_class()(
-        model=load_causal_lm(base_model_dir),
+        model=model,
         args=_sft_config(settings, Path(checkpoint_dir)),
         train_dataset=dataset,
         processing_class=tokenizer,
@@ -263,14 +319,19 @@ def make_trainer(
     return trainer
 
 
-def save_trained_model(trainer: Any, out_dir: str | Path, base_model_dir: str | Path) -> None:
-    """Save the trained model, or the LoRA adapter with base_model.json, and the tokenizer.
+def save_trained_model(
+    trainer: Any, out_dir: str | Path, base_model_dir: str | Path, dtype: str = "float32"
+) -> None:
+    """Save the trained model, or the LoRA adapter with base_model.json, and the tokenizer, with
+    the weights in `dtype` (saved_dtype).
 
     Every process must call it (FSDP gathers the full weights); the main process writes.
     """
     from peft import PeftModel
 
     trainer.save_model(str(out_dir))
+    if trainer.accelerator.is_main_process:
+        cast_saved_weights(out_dir, dtype)
     if trainer.accelerator.is_main_process and isinstance(trainer.model, PeftModel):
         pointer = {
             "base_model": str(base_model_dir),

@@ -1,0 +1,39 @@
+"""What the CPU rules' jobs ask a scheduler for: the config's `resources.<rule>` request, grown by
+the traces the job reads (the GPU rules take theirs from their config entries' `resources`).
+
+    mem_mb  = mem_mb  + mem_mb_per_1k_traces  x traces / 1000
+    runtime = runtime + runtime_per_1k_traces x traces / 1000     (minutes)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+
+def scaled_request(spec: Mapping[str, Any], traces: float) -> dict[str, int]:
+    """A rule's request (config `resources.<rule>`) for a job that reads `traces` traces."""
+    thousands = traces / 1000
+    return {
+        "mem_mb": math.ceil(spec["mem_mb"] + spec["mem_mb_per_1k_traces"] * thousands),
+        "runtime": math.ceil(spec["runtime"] + spec["runtime_per_1k_traces"] * thousands),
+    }
+
+
+def problemset_size(config: Mapping[str, Any], name: str) -> int:
+    """Problems of a problem set as far as the config says (`size`, or `limit`); 0 when only the
+    source knows (an hf or jsonl set without a limit): its jobs then ask for the base request."""
+    spec = config["problemsets"][name]
+    return int(spec.get("size") or spec.get("limit") or 0)
+
+
+def teacher_traces(config: Mapping[str, Any], teacher: str) -> int:
+    """Traces a teacher writes: its problems times its samples (an upper bound of the verified)."""
+    entry = config["teachers"][teacher]
+    return problemset_size(config, entry["problemset"]) * entry["samples"]
+
+
+def shard_traces(config: Mapping[str, Any], teacher: str) -> int:
+    """Traces in one of a teacher's shards (the largest, as generation splits them)."""
+    return math.ceil(teacher_traces(config, teacher) / config["teachers"][teacher]["shards"])
