@@ -1,5 +1,16 @@
 # The aggregates: what a bundle regenerates from its small per-run files (see REGENERATE).
 
+# The report's categories. Its menu sorts them by name, so the numbers set the order: the
+# findings first, then the tables and figures they come from.
+REPORT_CATEGORIES = {
+    "findings": "1. Findings",
+    "tables": "2. Tables",
+    "figures": "3. Figures",
+    "costs": "4. Costs",
+    "training_sets": "5. Training sets",
+    "provenance": "6. Provenance",
+}
+
 
 rule compression_summary:
     input:
@@ -8,7 +19,7 @@ rule compression_summary:
         report(
             f"{RESULTS}/tables/compression.csv",
             caption="../report/compression.rst",
-            category="Training sets",
+            category=REPORT_CATEGORIES["training_sets"],
         ),
     log:
         f"{LOGS}/compression_summary.log",
@@ -32,7 +43,7 @@ rule training_sets_summary:
         csv=report(
             f"{RESULTS}/tables/training_sets.csv",
             caption="../report/training_sets.rst",
-            category="Training sets",
+            category=REPORT_CATEGORIES["training_sets"],
         ),
     log:
         f"{LOGS}/training_sets_summary.log",
@@ -60,7 +71,7 @@ rule metrics_table:
         csv=report(
             f"{RESULTS}/tables/metrics.csv",
             caption="../report/metrics.rst",
-            category="Tables",
+            category=REPORT_CATEGORIES["tables"],
         ),
     log:
         f"{LOGS}/metrics_table.log",
@@ -70,9 +81,36 @@ rule metrics_table:
         **rule_resources("metrics_table"),
     params:
         cells=[(asdict(run), benchmark) for run, benchmark in RUN_BENCHMARKS],
+        statistics=config_slice(config["statistics"]),
         code=script_code_hash("metrics_table"),
     script:
         "../scripts/metrics_table.py"
+
+
+rule findings:
+    input:
+        metrics=f"{RESULTS}/tables/metrics.json",
+        # The per-problem outcomes, for the intervals of pooled comparisons.
+        evaluations=[
+            f"{RESULTS}/evals/{r.path}/{b}.metrics.json" for r, b in RUN_BENCHMARKS
+        ],
+    output:
+        md=report(
+            f"{RESULTS}/tables/findings.md",
+            caption="../report/findings.rst",
+            category=REPORT_CATEGORIES["findings"],
+        ),
+        csv=f"{RESULTS}/tables/findings.csv",
+    log:
+        f"{LOGS}/findings.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        cells=[(asdict(run), benchmark) for run, benchmark in RUN_BENCHMARKS],
+        statistics=config_slice(config["statistics"]),
+        code=script_code_hash("findings"),
+    script:
+        "../scripts/findings.py"
 
 
 rule paper_tables:
@@ -82,13 +120,13 @@ rule paper_tables:
         main_md=report(
             f"{RESULTS}/tables/main.md",
             caption="../report/main_table.rst",
-            category="Tables",
+            category=REPORT_CATEGORIES["tables"],
         ),
         main_tex=f"{RESULTS}/tables/main.tex",
         truncation_md=report(
             f"{RESULTS}/tables/truncation.md",
             caption="../report/truncation_table.rst",
-            category="Tables",
+            category=REPORT_CATEGORIES["tables"],
         ),
         truncation_tex=f"{RESULTS}/tables/truncation.tex",
     log:
@@ -98,6 +136,7 @@ rule paper_tables:
     resources:
         **rule_resources("paper_tables"),
     params:
+        statistics=config_slice(config["statistics"]),
         code=script_code_hash("paper_tables"),
     script:
         "../scripts/paper_tables.py"
@@ -113,7 +152,7 @@ rule figures:
                 report(
                     f"{RESULTS}/figures/{name}.{ext}",
                     caption=f"../report/{name}.rst",
-                    category="Figures",
+                    category=REPORT_CATEGORIES["figures"],
                 )
                 if ext == "png"
                 else f"{RESULTS}/figures/{name}.{ext}"

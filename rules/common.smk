@@ -274,6 +274,7 @@ def aggregate_targets():
         targets.append(f"{RESULTS}/tables/compression.csv")
     if RUN_BENCHMARKS:
         targets += [
+            f"{RESULTS}/tables/findings.md",
             f"{RESULTS}/tables/main.md",
             f"{RESULTS}/figures/accuracy_vs_length.png",
         ]

@@ -6,7 +6,7 @@ rule resolved_config:
         report(
             f"{RESULTS}/config.yaml",
             caption="../report/config.rst",
-            category="Provenance",
+            category=REPORT_CATEGORIES["provenance"],
         ),
     log:
         f"{LOGS}/resolved_config.log",
@@ -30,7 +30,7 @@ rule provenance_table:
         report(
             f"{RESULTS}/tables/provenance.csv",
             caption="../report/provenance.rst",
-            category="Provenance",
+            category=REPORT_CATEGORIES["provenance"],
         ),
     log:
         f"{LOGS}/provenance_table.log",

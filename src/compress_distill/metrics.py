@@ -32,6 +32,8 @@ DERIVED_METRICS = (
 # A raw partner shares every run key but the variant, and the benchmark.
 PARTNER_KEYS = (*(key for key in RUN_KEYS if key != "variant"), "benchmark")
 ROW_KEYS = (*RUN_KEYS, "benchmark")
+# The evaluation metrics' per-problem outcomes (inference.py's input), kept out of the tidy rows.
+PER_PROBLEM = "per_problem"
 
 
 def evaluation_metrics(predictions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -44,6 +46,9 @@ def evaluation_metrics(predictions: Sequence[Mapping[str, Any]]) -> dict[str, An
     - mean_output_tokens / median_output_tokens = mean / median of output_tokens over all k*N rows
     - no_answer_rate = #(verdict == "no_answer") / (k*N)
     - hit_limit_rate = #(hit_limit) / (k*N): generations cut at max_new_tokens
+    - per_problem = {problem_id: {"correct": [0 or 1 per seed], "output_tokens": [per seed]}},
+      seeds in ascending order: what the intervals and paired tests (inference.py) resample, and
+      small enough for the bundle, which leaves the predictions out
 
     Every seed must cover the same problems, once each: a partial job would bias the mean.
     """
@@ -71,6 +76,7 @@ def evaluation_metrics(predictions: Sequence[Mapping[str, Any]]) -> dict[str, An
     ]
     tokens = [row["output_tokens"] for row in predictions]
     n = len(predictions)
+    seeds = sorted(by_seed)
     return {
         "n_problems": len(problems),
         "n_seeds": len(by_seed),
@@ -80,6 +86,13 @@ def evaluation_metrics(predictions: Sequence[Mapping[str, Any]]) -> dict[str, An
         "median_output_tokens": float(statistics.median(tokens)),
         "no_answer_rate": sum(row["verdict"] == "no_answer" for row in predictions) / n,
         "hit_limit_rate": sum(bool(row["hit_limit"]) for row in predictions) / n,
+        PER_PROBLEM: {
+            problem: {
+                "correct": [int(bool(by_seed[seed][problem]["correct"])) for seed in seeds],
+                "output_tokens": [by_seed[seed][problem]["output_tokens"] for seed in seeds],
+            }
+            for problem in sorted(problems)
+        },
     }
 
 
@@ -136,12 +149,13 @@ def metrics_row(
     train_metrics: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """One tidy_table input: run keys, benchmark, the evaluation's metrics (evaluation_metrics of
-    its predictions) and the (flattened) training metrics.
+    its predictions, without PER_PROBLEM) and the (flattened) training metrics.
 
     A key both sides carry (train_metrics.json repeats `mode`) must agree: a mismatch means the
     files of two different runs were paired.
     """
-    record: dict[str, Any] = {**asdict(run), "benchmark": benchmark, **metrics}
+    summary = {key: value for key, value in metrics.items() if key != PER_PROBLEM}
+    record: dict[str, Any] = {**asdict(run), "benchmark": benchmark, **summary}
     for key, value in _flatten(train_metrics or {}).items():
         if key in record and record[key] != value:
             raise InputError(

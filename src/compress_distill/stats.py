@@ -1,10 +1,22 @@
-"""Numbers the tables share: finite values and ratios, undefined (None) rather than NaN or inf."""
+"""Numbers the tables share: finite values and ratios, undefined (None) rather than NaN or inf,
+and the statistics settings."""
 
 from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """The config's statistics section: the level and bootstrap of the intervals and tests
+    (inference.py), which tables and figures state in their legends."""
+
+    alpha: float = 0.05
+    bootstrap_samples: int = 2000
+    seed: int = 0
 
 
 def finite(value: Any) -> float | None:

@@ -16,10 +16,14 @@ from typing import Any
 
 from compress_distill.io import atomic_writer
 from compress_distill.metrics import ROW_KEYS, setting_key, truncation_pairs
-from compress_distill.stats import finite
+from compress_distill.stats import Statistics, finite
 
 UNDEFINED = "–"
 MINUS = "−"
+# Significance marks: an accuracy that differs from raw's; a compressor that differs from its
+# length-matched truncation.
+RAW_MARK = "*"
+TRUNCATED_MARK = "†"
 # Single-pass map (str.translate), so an escape's own backslash or braces are never re-escaped.
 _LATEX_ESCAPES = str.maketrans(
     {
@@ -39,6 +43,8 @@ _LATEX_ESCAPES = str.maketrans(
         "×": r"$\times$",
         "→": r"$\rightarrow$",
         "Δ": r"$\Delta$",
+        "*": r"$^{*}$",
+        TRUNCATED_MARK: r"$^{\dagger}$",
     }
 )
 _MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in "\\|*_`"})
@@ -51,6 +57,8 @@ class Table:
     columns: list[str]
     align: str
     sections: list[tuple[str, list[list[str]]]] = field(default_factory=list)
+    # Legend lines printed under the table (what the intervals and marks are).
+    notes: list[str] = field(default_factory=list)
 
 
 def latex_escape(text: str) -> str:
@@ -76,12 +84,76 @@ def format_times(value: Any) -> str:
     return format_number(number, 2 if number is not None and abs(number) < 1 else 1)
 
 
-def format_accuracy(row: Mapping[str, Any]) -> str:
-    """Accuracy in percent, with "± std" over seeds when there are several."""
-    mean = format_number(row.get("accuracy"), scale=100)
+def with_interval(
+    text: str, row: Mapping[str, Any], name: str, digits: int = 1, scale: float = 1.0
+) -> str:
+    """`text` followed by the interval [<name>_low, <name>_high] when the row has one (inference.
+    add_uncertainty); an unbounded side prints "–"."""
+    low, high = row.get(f"{name}_low"), row.get(f"{name}_high")
+    if low is None and high is None:
+        return text
+    bounds = (format_number(bound, digits=digits, scale=scale) for bound in (low, high))
+    return f"{text} [{', '.join(bounds)}]"
+
+
+def format_times_interval(row: Mapping[str, Any], name: str) -> str:
+    """A ratio (format_times) with its interval, at the ratio's own precision."""
+    number = finite(row.get(name))
+    digits = 2 if number is not None and abs(number) < 1 else 1
+    return with_interval(format_times(number), row, name, digits=digits)
+
+
+def format_accuracy(row: Mapping[str, Any], mark: str = "") -> str:
+    """Accuracy in percent, with "± std" over seeds when there are several, its interval, and
+    `mark` when the row's difference against raw is significant (significant_vs_raw)."""
+    text = format_number(row.get("accuracy"), scale=100)
     if (row.get("n_seeds") or 0) > 1 and row.get("accuracy_std") is not None:
-        return f"{mean} ± {format_number(row['accuracy_std'], scale=100)}"
-    return mean
+        text = f"{text} ± {format_number(row['accuracy_std'], scale=100)}"
+    text = with_interval(text, row, "accuracy", scale=100)
+    return text + (mark if mark and row.get("significant_vs_raw") else "")
+
+
+def interval_note(settings: Statistics) -> str:
+    """What the brackets of every table are."""
+    level = format_number(100 * (1 - settings.alpha), digits=0)
+    return (
+        f"Brackets: {level}% intervals. Accuracy: Wilson over the problems (one seed), or a "
+        "bootstrap over problems and seeds (several; ± is the seeds' standard deviation). Ratios "
+        f"against raw: paired bootstrap over the same problems ({settings.bootstrap_samples} "
+        "resamples)."
+    )
+
+
+def legend(
+    rows: Sequence[Mapping[str, Any]],
+    mark: str,
+    against: str,
+    comparison: str,
+    settings: Statistics,
+) -> list[str]:
+    """A table's notes: the intervals' and the mark's meaning, each only where the rows have any."""
+    notes = []
+    if any(row.get("accuracy_low") is not None for row in rows):
+        notes.append(interval_note(settings))
+    if any(row.get(f"p_adjusted_vs_{comparison}") is not None for row in rows):
+        notes.append(significance_note(mark, against, rows, comparison, settings))
+    return notes
+
+
+def significance_note(
+    mark: str,
+    against: str,
+    rows: Sequence[Mapping[str, Any]],
+    comparison: str,
+    settings: Statistics,
+) -> str:
+    """The legend of a significance mark: the test, the level and the Holm family's size."""
+    tested = sum(row.get(f"p_adjusted_vs_{comparison}") is not None for row in rows)
+    return (
+        f"{mark} differs from {against} at p < {settings.alpha:g} on the same problems (exact "
+        "McNemar test for one seed each, else paired bootstrap), Holm-Bonferroni adjusted over "
+        f"the table's {tested} comparisons."
+    )
 
 
 def setting_title(row: Mapping[str, Any]) -> str:
@@ -103,19 +175,21 @@ def _sections(
     return sections
 
 
-def main_table(rows: Sequence[Mapping[str, Any]]) -> Table:
-    """Per setting: each variant's accuracy, retention, output length and training cost."""
+def main_table(rows: Sequence[Mapping[str, Any]], settings: Statistics) -> Table:
+    """Per setting: each variant's accuracy, retention, output length and training cost, with
+    intervals and the mark of accuracies that differ significantly from raw's."""
 
     def cells(row: Mapping[str, Any]) -> list[str]:
+        retention = format_number(row.get("accuracy_retention"), scale=100)
         return [
             row["variant"],
-            format_accuracy(row),
-            format_number(row.get("accuracy_retention"), scale=100),
+            format_accuracy(row, RAW_MARK),
+            with_interval(retention, row, "accuracy_retention", scale=100),
             format_number(row.get("mean_output_tokens"), digits=0),
-            format_times(row.get("inference_length_reduction")),
+            format_times_interval(row, "inference_length_reduction"),
             format_number(row.get("training_token_ratio"), scale=100),
             format_times(row.get("training_speedup")),
-            format_times(row.get("per_token_efficiency_gain")),
+            format_times_interval(row, "per_token_efficiency_gain"),
         ]
 
     columns = [
@@ -128,19 +202,26 @@ def main_table(rows: Sequence[Mapping[str, Any]]) -> Table:
         "Speedup (×)",
         "Eff. gain (×)",
     ]
-    return Table(columns, "l" + "r" * (len(columns) - 1), _sections(rows, cells))
+    notes = legend(rows, RAW_MARK, "raw", "raw", settings)
+    return Table(columns, "l" + "r" * (len(columns) - 1), _sections(rows, cells), notes)
 
 
-def truncation_table(rows: Sequence[Mapping[str, Any]]) -> Table:
-    """Per setting: each compressor next to its length-matched truncated twin."""
+def truncation_table(rows: Sequence[Mapping[str, Any]], settings: Statistics) -> Table:
+    """Per setting: each compressor next to its length-matched truncated twin, the difference
+    with its paired interval, marked where significant."""
 
     def cells(pair: Mapping[str, Any]) -> list[str]:
         compressed, truncated = pair["compressed"], pair["truncated"]
+        difference = format_number(pair["accuracy_difference"], scale=100, signed=True)
+        difference = with_interval(
+            difference, compressed, "accuracy_difference_vs_truncated", scale=100
+        )
+        mark = TRUNCATED_MARK if compressed.get("significant_vs_truncated") else ""
         return [
             pair["compressor"],
             format_accuracy(compressed),
             format_accuracy(truncated),
-            format_number(pair["accuracy_difference"], scale=100, signed=True),
+            difference + mark,
             format_number(compressed.get("mean_output_tokens"), digits=0),
             format_number(truncated.get("mean_output_tokens"), digits=0),
         ]
@@ -153,7 +234,9 @@ def truncation_table(rows: Sequence[Mapping[str, Any]]) -> Table:
         "Tokens compressed",
         "Tokens truncated",
     ]
-    return Table(columns, "l" + "r" * (len(columns) - 1), _sections(truncation_pairs(rows), cells))
+    notes = legend(rows, TRUNCATED_MARK, "the truncation's", "truncated", settings)
+    sections = _sections(truncation_pairs(rows), cells)
+    return Table(columns, "l" + "r" * (len(columns) - 1), sections, notes)
 
 
 def to_markdown(table: Table) -> str:
@@ -174,6 +257,7 @@ def to_markdown(table: Table) -> str:
             "| " + " | ".join(rule) + " |",
         ]
         blocks.append("\n".join(lines + [line(cells) for cells in body]))
+    blocks += [markdown_escape(note) for note in table.notes]
     return "\n\n".join(blocks) + "\n"
 
 
@@ -198,7 +282,12 @@ def to_latex(table: Table) -> str:
         lines += [line(cells) for cells in body]
     if not table.sections:
         lines += [r"\midrule", spanning("no data", "c")]
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines.append(r"\bottomrule")
+    # Legend lines: a paragraph cell as wide as the page, so a long note wraps.
+    lines += [
+        spanning(rf"\footnotesize {latex_escape(note)}", r"p{\linewidth}") for note in table.notes
+    ]
+    lines.append(r"\end{tabular}")
     return "\n".join(lines) + "\n"
 
 
@@ -226,11 +315,18 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
-def write_tables(rows: Sequence[Mapping[str, Any]], out_dir: str | Path) -> list[Path]:
+def paper_tables(rows: Sequence[Mapping[str, Any]], settings: Statistics) -> dict[str, Table]:
+    """The paper's tables by name: main and truncation."""
+    return {"main": main_table(rows, settings), "truncation": truncation_table(rows, settings)}
+
+
+def write_tables(
+    rows: Sequence[Mapping[str, Any]], out_dir: str | Path, settings: Statistics
+) -> list[Path]:
     """metrics.csv (the tidy rows), main.{md,tex} and truncation.{md,tex} under out_dir."""
     out = Path(out_dir)
     written = [write_csv(rows, out / "metrics.csv")]
-    for name, table in (("main", main_table(rows)), ("truncation", truncation_table(rows))):
+    for name, table in paper_tables(rows, settings).items():
         written.append(_write_text(out / f"{name}.md", to_markdown(table)))
         written.append(_write_text(out / f"{name}.tex", to_latex(table)))
     return written

@@ -86,6 +86,12 @@ def test_evaluation_metrics_one_seed():
         "median_output_tokens": 25.0,
         "no_answer_rate": 0.25,
         "hit_limit_rate": 0.25,
+        "per_problem": {
+            "p0": {"correct": [1], "output_tokens": [10]},
+            "p1": {"correct": [1], "output_tokens": [20]},
+            "p2": {"correct": [0], "output_tokens": [30]},
+            "p3": {"correct": [0], "output_tokens": [100]},
+        },
     }
 
 
@@ -95,6 +101,16 @@ def test_evaluation_metrics_several_seeds_mean_and_sample_std():
     assert (metrics["n_problems"], metrics["n_seeds"]) == (4, 3)
     assert metrics["accuracy"] == pytest.approx(0.75)
     assert metrics["accuracy_std"] == pytest.approx(0.25)
+    # Per problem, one entry per seed in seed order: seeds 0, 1, 2 solve the first 2, 4, 3.
+    assert metrics["per_problem"]["p2"]["correct"] == [0, 1, 1]
+    assert metrics["per_problem"]["p3"]["correct"] == [0, 1, 0]
+
+
+def test_metrics_rows_leave_the_per_problem_outcomes_out():
+    record = metrics_row(
+        Run("t", "raw", "s", "full", 100), "b", evaluation_metrics(predictions([2])), {}
+    )
+    assert "per_problem" not in record and record["accuracy"] == 0.5
 
 
 def test_evaluation_metrics_zero_accuracy_and_zero_tokens():

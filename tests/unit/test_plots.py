@@ -9,6 +9,7 @@ from compress_distill.plots.figures import (
     plot_retention_vs_efficiency,
 )
 from compress_distill.plots.style import ANSWER_ONLY_COLOR, RAW_COLOR, by_benchmark, variant_colors
+from tests.unit.test_inference import uncertain_rows
 from tests.unit.test_metrics import study_rows
 
 RATIOS = {
@@ -29,7 +30,7 @@ def png_size(path):
 def figures(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param)
     if request.param == "data":
-        paths = write_figures(study_rows(modes=("full", "lora")), RATIOS, out)
+        paths = write_figures(uncertain_rows(modes=("full", "lora")), RATIOS, out)
     else:
         paths = write_figures([], {}, out)
     return out, paths
@@ -82,3 +83,29 @@ def test_ratio_figures_take_a_panel_per_benchmark(tmp_path):
     for plot in (plot_retention_vs_efficiency, plot_compression_vs_truncation):
         _, png = plot(rows, tmp_path / plot.__name__)
         assert png_size(png)[0] == round(3.3 * 300)
+
+
+def test_interval_bars_span_each_rows_interval():
+    from matplotlib.figure import Figure
+
+    from compress_distill.plots.style import interval_bars
+
+    ax = Figure().add_subplot()
+    row = {"accuracy_low": 0.2, "accuracy_high": 0.5, "gain_low": None, "gain_high": 3.0}
+    interval_bars(ax, 2.0, 30.0, row, x_name="gain", y_name="accuracy", y_scale=100)
+    (container,) = ax.containers
+    # One vertical bar from 20 to 50; the gain's unbounded low side has no bar (2 to 3 only).
+    segments = [seg for coll in container.lines[2] for seg in coll.get_segments()]
+    spans = sorted(tuple(map(tuple, seg)) for seg in segments)
+    assert spans == [((2.0, 20.0), (2.0, 50.0)), ((2.0, 30.0), (3.0, 30.0))]
+    interval_bars(ax, 1.0, 1.0, {}, x_name="gain", y_name="accuracy")
+    assert len(ax.containers) == 1  # no interval, no bar
+
+
+def test_figures_draw_rows_with_unbounded_and_zero_bounds(tmp_path):
+    rows = uncertain_rows()
+    for row in rows:
+        if row["variant"] == "truncated-llm_a":
+            row["per_token_efficiency_gain_low"], row["accuracy_retention_high"] = 0.0, None
+    _, png = plot_retention_vs_efficiency(rows, tmp_path / "retention")
+    assert png.stat().st_size > 1000

@@ -1,6 +1,7 @@
 import csv
 
 from compress_distill.metrics import tidy_table
+from compress_distill.stats import Statistics
 from compress_distill.tables import (
     format_number,
     latex_escape,
@@ -10,11 +11,14 @@ from compress_distill.tables import (
     truncation_table,
     write_tables,
 )
+from tests.unit.test_inference import FAST, uncertain_rows
 from tests.unit.test_metrics import study_records, study_rows
+
+STATS = Statistics()
 
 
 def test_main_table_markdown_rows():
-    text = to_markdown(main_table(study_rows(modes=("full", "lora"))))
+    text = to_markdown(main_table(study_rows(modes=("full", "lora")), STATS))
     assert "**t → s (full, 100 problems) on b**" in text
     assert "**t → s (lora, 100 problems) on b**" in text
     assert "| :--- | ---: |" in text
@@ -27,7 +31,7 @@ def test_main_table_markdown_rows():
 def test_main_table_latex_is_booktabs_escaped_and_prints_undefined_as_dash():
     # Without the raw run every ratio is undefined.
     rows = tidy_table([r for r in study_records() if r["variant"] != "raw"])
-    text = to_latex(main_table(rows))
+    text = to_latex(main_table(rows, STATS))
     lines = text.splitlines()
     assert lines[1] == r"\begin{tabular}{lrrrrrrr}"
     assert lines[2] == r"\toprule" and lines[-2] == r"\bottomrule"
@@ -40,7 +44,7 @@ def test_main_table_latex_is_booktabs_escaped_and_prints_undefined_as_dash():
 
 
 def test_truncation_table_pairs_compressor_with_twin():
-    table = truncation_table(study_rows())
+    table = truncation_table(study_rows(), STATS)
     markdown = to_markdown(table)
     assert "| llm\\_a | 62.5 ± 17.7 | 37.5 ± 17.7 | +25.0 | 200 | 200 |" in markdown
     latex = to_latex(table)
@@ -48,9 +52,33 @@ def test_truncation_table_pairs_compressor_with_twin():
     assert r"$\Delta$ acc. (pp)" in latex
 
 
+def test_tables_show_intervals_marks_and_their_legend():
+    rows = uncertain_rows()
+    answer_only = next(r for r in rows if r["variant"] == "answer-only")
+    main = to_markdown(main_table(rows, FAST))
+    # Answer-only (0 of 8 against raw's 6 of 8) is significant: its accuracy carries the mark,
+    # with its interval (the seeds agree on 0: Wilson on 4 problems).
+    low, high = (format_number(answer_only[f"accuracy_{b}"], scale=100) for b in ("low", "high"))
+    assert f"| answer-only | 0.0 ± 0.0 [{low}, {high}]\\* |" in main
+    assert "95% intervals" in main and "400 resamples" in main
+    assert "Holm-Bonferroni adjusted over the table's 3 comparisons" in main
+    truncation = truncation_table(rows, FAST)
+    compressed = next(r for r in rows if r["variant"] == "llm_a")
+    difference = [
+        format_number(compressed[f"accuracy_difference_vs_truncated_{b}"], scale=100)
+        for b in ("low", "high")
+    ]
+    expected = f"+25.0 [{difference[0]}, {difference[1]}]"
+    assert expected in to_markdown(truncation)
+    assert "over the table's 1 comparisons" in truncation.notes[1]
+    latex = to_latex(truncation)
+    assert r"\multicolumn{6}{p{\linewidth}}{\footnotesize $^{\dagger}$ differs" in latex
+    assert latex.rstrip().endswith(r"\end{tabular}")
+
+
 def test_empty_tables_still_render():
-    assert to_markdown(main_table([])) == "_No data._\n"
-    latex = to_latex(truncation_table([]))
+    assert to_markdown(main_table([], STATS)) == "_No data._\n"
+    latex = to_latex(truncation_table([], STATS))
     assert r"\multicolumn{6}{c}{no data} \\" in latex
     assert r"\toprule" in latex and r"\bottomrule" in latex
 
@@ -68,7 +96,7 @@ def test_escaping_and_number_formats():
 
 def test_write_tables_writes_csv_markdown_and_latex(tmp_path):
     rows = study_rows()
-    paths = write_tables(rows, tmp_path)
+    paths = write_tables(rows, tmp_path, STATS)
     assert sorted(p.name for p in paths) == [
         "main.md",
         "main.tex",

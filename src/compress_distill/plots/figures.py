@@ -19,7 +19,7 @@ from compress_distill.stats import finite
 
 def plot_accuracy_vs_length(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path]:
     """(a) Accuracy against mean output tokens (log), one panel per teacher and student; colour
-    per variant, marker per mode, error bars for the std over seeds."""
+    per variant, marker per mode, error bars for the accuracy's interval."""
     title = "Accuracy against output length"
     # Zero or missing lengths cannot sit on a log axis.
     points = [
@@ -37,8 +37,7 @@ def plot_accuracy_vs_length(rows: Sequence[Mapping[str, Any]], stem: str | Path)
         for ax, facet in zip(axes.flat, facets, strict=False):
             for row in (r for r in points if tuple(r[k] for k in keys) == facet):
                 x, y = row["mean_output_tokens"], 100 * row["accuracy"]
-                if (row.get("n_seeds") or 0) > 1:
-                    ax.errorbar(x, y, yerr=100 * row["accuracy_std"], color="0.6", lw=0.6, zorder=2)
+                style.interval_bars(ax, x, y, row, y_name="accuracy", y_scale=100)
                 style.scatter(ax, x, y, row["variant"], row["mode"], markers)
             ax.set_xscale("log")
             style.plain_log(ax.xaxis)
@@ -150,7 +149,8 @@ def plot_compression_vs_truncation(
     rows: Sequence[Mapping[str, Any]], stem: str | Path
 ) -> list[Path]:
     """(d) Each compressor's accuracy against its length-matched truncated twin's, one point per
-    setting, a panel per benchmark: above the diagonal, compression beats truncation."""
+    setting, a panel per benchmark, error bars for both accuracies' intervals: above the
+    diagonal, compression beats truncation."""
     title = "Compression against truncation"
     # The difference is None exactly when either accuracy is missing.
     pairs = [p for p in truncation_pairs(rows) if p["accuracy_difference"] is not None]
@@ -161,12 +161,25 @@ def plot_compression_vs_truncation(
         # Square panels: a lone one a column wide, side-by-side ones half as wide and as tall.
         fig, axes = style.panels(len(groups), row_height=2.4 if len(groups) == 1 else 1.9)
         markers = style.mode_markers(p["mode"] for p in pairs)
-        values = [100 * p[side]["accuracy"] for p in pairs for side in ("compressed", "truncated")]
+        values = [
+            100 * v
+            for p in pairs
+            for side in ("compressed", "truncated")
+            for v in (
+                p[side]["accuracy"],
+                p[side].get("accuracy_low"),
+                p[side].get("accuracy_high"),
+            )
+            if v is not None
+        ]
         pad = max(2.0, 0.05 * (max(values) - min(values)))
         low, high = max(0.0, min(values) - pad), min(100.0, max(values) + pad)
         for ax, (benchmark, group) in zip(axes.flat, groups, strict=False):
             for pair in group:
                 x, y = 100 * pair["truncated"]["accuracy"], 100 * pair["compressed"]["accuracy"]
+                # Each axis's bar is its own run's interval.
+                style.interval_bars(ax, x, y, pair["truncated"], x_name="accuracy", x_scale=100)
+                style.interval_bars(ax, x, y, pair["compressed"], y_name="accuracy", y_scale=100)
                 style.scatter(ax, x, y, pair["compressor"], pair["mode"], markers)
             ax.plot([low, high], [low, high], color="0.3", lw=0.6, ls="--", zorder=1)
             ax.set_xlim(low, high)
@@ -187,7 +200,8 @@ def plot_compression_vs_truncation(
 
 def plot_retention_vs_efficiency(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path]:
     """(e) Accuracy retention against per-token efficiency gain (log), one point per non-raw run,
-    a panel per benchmark; dashed lines mark raw (1 on both axes)."""
+    a panel per benchmark, error bars for both paired intervals; dashed lines mark raw (1 on both
+    axes). A gain's lower bound of 0 cannot sit on the log axis: its bar is cut at the axis."""
     title = "Retention against per-token efficiency"
     points = [
         r
@@ -205,10 +219,27 @@ def plot_retention_vs_efficiency(rows: Sequence[Mapping[str, Any]], stem: str | 
         for ax, (benchmark, group) in zip(axes.flat, groups, strict=False):
             for row in group:
                 x, y = row["per_token_efficiency_gain"], row["accuracy_retention"]
+                style.interval_bars(
+                    ax, x, y, row, x_name="per_token_efficiency_gain", y_name="accuracy_retention"
+                )
                 style.scatter(ax, x, y, row["variant"], row["mode"], markers)
             ax.axhline(1, color="0.3", lw=0.6, ls="--", zorder=1)
             ax.axvline(1, color="0.3", lw=0.6, ls="--", zorder=1)
             ax.set_xscale("log")
+            # The limits from the points and their positive bounds: a bar down to 0 would
+            # otherwise stretch the log axis without end.
+            xs = [
+                v
+                for row in group
+                for v in (
+                    row["per_token_efficiency_gain"],
+                    row.get("per_token_efficiency_gain_low"),
+                    row.get("per_token_efficiency_gain_high"),
+                    1.0,
+                )
+                if v is not None and v > 0
+            ]
+            ax.set_xlim(min(xs) / 1.3, max(xs) * 1.3)
             style.plain_log(ax.xaxis, subs=(1.0, 2.0, 5.0))
             if benchmark:
                 ax.set_title(benchmark)

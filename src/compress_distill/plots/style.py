@@ -192,6 +192,37 @@ def scatter(
     )
 
 
+def _error(value: float, row: Mapping[str, Any], name: str | None, scale: float) -> Any:
+    """[[below], [above]] for errorbar from the row's <name>_low/_high; None without any. An
+    unbounded side (None) gets no bar on that side."""
+    if name is None:
+        return None
+    low, high = row.get(f"{name}_low"), row.get(f"{name}_high")
+    if low is None and high is None:
+        return None
+    below = 0.0 if low is None else max(0.0, value - low * scale)
+    above = 0.0 if high is None else max(0.0, high * scale - value)
+    return [[below], [above]]
+
+
+def interval_bars(
+    ax: Axes,
+    x: float,
+    y: float,
+    row: Mapping[str, Any],
+    x_name: str | None = None,
+    y_name: str | None = None,
+    x_scale: float = 1.0,
+    y_scale: float = 1.0,
+) -> None:
+    """Grey error bars behind a point: the row's intervals (inference.add_uncertainty) of the
+    quantities on each axis, `<name>_low` and `<name>_high`, times the axis's scale."""
+    xerr, yerr = _error(x, row, x_name, x_scale), _error(y, row, y_name, y_scale)
+    if xerr is None and yerr is None:
+        return
+    ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="none", ecolor="0.6", lw=0.6, zorder=2)
+
+
 def variant_handles(variants: Iterable[str], patches: bool = False) -> list[Any]:
     """Legend entries in variant order: filled patches for bars, circles for points."""
     handles: list[Any] = []
