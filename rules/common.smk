@@ -127,6 +127,15 @@ def student_entry(wildcards):
     return config["students"][wildcards.student]
 
 
+def base_model_entry(wildcards):
+    """Whose resources a base_model job takes: the student's where it pretrains (a from_config
+    student), else resources.base_model's, without GPUs: a pretrained one is only copied."""
+    student = student_entry(wildcards)
+    if student.get("pretrain"):
+        return student
+    return {"resources": {"gpus": 0, **config["resources"]["base_model"]}}
+
+
 def evaluation_entry(wildcards):
     return config["evaluation"]
 

@@ -14,9 +14,9 @@ rule base_model:
         f"{LOGS}/base_model/{{student}}.log",
     conda:
         "../envs/train.yaml"
-    threads: resource(student_entry, "cpus")
+    threads: resource(base_model_entry, "cpus")
     resources:
-        **job_resources(student_entry),
+        **job_resources(base_model_entry),
     params:
         student=lambda w: base_model_slice(student_entry(w)),
         code=script_code_hash("base_model"),
