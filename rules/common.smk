@@ -128,8 +128,8 @@ def student_entry(wildcards):
 
 
 def base_model_entry(wildcards):
-    """Whose resources a base_model job takes: the student's where it pretrains (a from_config
-    student), else resources.base_model's, without GPUs: a pretrained one is only copied."""
+    """Whose resources a base_model job takes: the student's where it pretrains, else
+    resources.base_model's, without GPUs: a pretrained student is only copied."""
     student = student_entry(wildcards)
     if student.get("pretrain"):
         return student
