@@ -12,6 +12,8 @@ Training (rule train; one process per GPU, every process holds the same):
                 = P x 4 B / S + A x 16 B / S        lora: frozen fp32 base, the adapter as full
     activations = L x T x (17 h + 8 I [+ 5 a s]) B  no checkpointing
                 = L x T x h x 4 B + one layer's     gradient_checkpointing (each layer's fp32 input)
+    mask        = T x s x 1 B                       packing without flash_attention_2: the boolean
+                                                    block-diagonal mask, one s x s per row
     loss        = 2 x 4096 x min(V, 32768) x 4 B    TRL's fused LM head: logit tiles, fp32
                   + T x h x 4 B + V x h x 4 B       fp32 gradients of hidden states and head
     overhead    = 1 GiB                             CUDA context, cuBLAS/NCCL workspaces
@@ -22,16 +24,19 @@ gradients and optimizer state) and 1 for ddp (every GPU holds all), A the LoRA a
 key/value width), L the layers, h the hidden size, I the MLP's intermediate size, a the attention
 heads, V the vocabulary and T = per_device_batch_size x max_length the tokens of one micro-batch
 (packing fills every row; unpacked rows are padded up to at most max_length, so T is an upper
-bound either way). ASSUMPTIONS: the weights load in float32 and train under bf16 autocast
-(students.base.load_causal_lm; without bf16 the activations double); AdamW; the activation
-constant is Korthikanti et al. 2022 ("Reducing Activation Recomputation in Large Transformer
-Models", eq. 1) per token and layer in 2-byte precision, 11 h for attention and 4 h for the two
-layer norms, with a SwiGLU MLP (2 h input, 8 I for gate, up, activation and product) instead of
-their GELU one; sdpa and flash_attention_2 never store the a x s attention scores, eager does;
-use_liger_kernel's layer kernels save activation memory that this does not count. The loss never
-holds the T x V logits: TRL's SFTTrainer (>= 1.16, as envs/train.yaml pins) scores tokens with a
-fused LM head, in tiles of 4096 tokens x 32768 vocabulary entries recomputed in the backward pass
-(trl.kernels.chunked_logprob); without it the logits would take T x V x 8 B.
+bound either way) and s the max_length.
+
+ASSUMPTIONS: the weights load in float32 and train under bf16 autocast (load_causal_lm; without
+bf16 the activations double); AdamW. The activation constant is Korthikanti et al. 2022
+("Reducing Activation Recomputation in Large Transformer Models", eq. 1) per token and layer in
+2-byte precision, 11 h for attention and 4 h for the two layer norms, with a SwiGLU MLP (2 h
+input, 8 I for gate, up, activation and product) instead of their GELU one; sdpa and
+flash_attention_2 never store the a x s attention scores, eager does. use_liger_kernel's layer
+kernels save activation memory that this does not count. The loss never holds the T x V logits:
+TRL's SFTTrainer (1.16, as envs/train.yaml pins) scores tokens with a fused LM head in tiles of
+4096 tokens x 32768 vocabulary entries, recomputed in the backward pass (trl.kernels.
+chunked_logprob); the logits whole would take T x V x 8 B. Not yet checked against a measured
+peak: no GPU was available where this was written.
 
 vLLM (teachers and llm compressors with engine vllm, evaluation with engine vllm):
 
@@ -235,6 +240,10 @@ def training_parts(
         activations = layers * tokens * h * 4 + one_layer
     else:
         activations = layers * one_layer
+    # Packed rows under sdpa or eager attend through a materialized (b, 1, s, s) boolean mask;
+    # flash_attention_2 reads the examples' boundaries from the position ids instead.
+    packed_mask = settings.packing and settings.attn_implementation != "flash_attention_2"
+    mask = tokens * settings.max_length if packed_mask else 0
     vocab = size.vocab_size or 0
     tile = min(tokens, LOSS_TILE_TOKENS) * min(vocab, LOSS_TILE_VOCAB) * 4
     loss = 2 * tile + tokens * h * 4 + vocab * h * 4
@@ -242,6 +251,7 @@ def training_parts(
         "weights": weights,
         "grads+optimizer": optimizer,
         "activations": activations,
+        "mask": mask,
         "loss": loss,
         "overhead": TRAIN_OVERHEAD,
     }

@@ -49,6 +49,7 @@ def test_full_fine_tuning_on_one_gpu_by_hand() -> None:
         "weights": 4e9,
         "grads+optimizer": 12e9,
         "activations": 16 * 1024 * LAYER_BYTES,
+        "mask": 0,  # no packing
         "loss": LOSS_BYTES,
         "overhead": GIB,
     }
@@ -70,6 +71,16 @@ def test_eager_attention_adds_the_scores_and_fp32_doubles_activations() -> None:
     assert (
         training_parts(SIZE, fp32, "full", "ddp", 1)["activations"] == 2 * 16 * 1024 * LAYER_BYTES
     )
+
+
+def test_packed_rows_hold_a_square_mask_unless_flash_attention() -> None:
+    packed = TrainSettings(per_device_batch_size=2, max_length=1024, packing=True)
+    assert training_parts(SIZE, packed, "full", "ddp", 1)["mask"] == 2 * 1024 * 1024
+    flash = TrainSettings(
+        per_device_batch_size=2, max_length=1024, packing=True,
+        attn_implementation="flash_attention_2",
+    )  # fmt: skip
+    assert training_parts(SIZE, flash, "full", "ddp", 1)["mask"] == 0
 
 
 def test_lora_keeps_a_frozen_fp32_base_and_trains_a_small_adapter() -> None:
