@@ -109,3 +109,34 @@ def test_weights_saved_in_bfloat16_reload_as_bfloat16(
         expected = trainer.model.eval()(input_ids=probe).logits
         # The bf16 weights, loaded in float32 (load_causal_lm), agree to bf16's precision.
         torch.testing.assert_close(reloaded(input_ids=probe).logits, expected, atol=0.05, rtol=0.05)
+
+
+def test_the_trainers_chunked_loss_is_the_plain_loss_and_the_fit_check_knows_its_tiles(
+    dataset: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """The memory-saving loss is TRL's fused LM head (logits in tiles, recomputed in the
+    backward): its loss and gradients are those of the full logits' cross-entropy."""
+    from trl.kernels import chunked_logprob
+    from trl.trainer import utils as trl_utils
+
+    from compress_distill.gpu_fit import LOSS_TILE_TOKENS, LOSS_TILE_VOCAB
+
+    assert (chunked_logprob.TOKEN_CHUNK_SIZE, trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE) == (
+        LOSS_TILE_TOKENS,
+        LOSS_TILE_VOCAB,
+    )
+    trainer = make_trainer(dataset, tiny_model_dir, tmp_path, "full", TrainSettings(max_steps=1))
+    model = trainer.model.train()
+    batch = next(iter(trainer.get_train_dataloader()))
+    fused = trainer.compute_loss(model, dict(batch))
+    fused.backward()
+    fused_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")).logits
+    plain = torch.nn.functional.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), batch["labels"][:, 1:].flatten(), ignore_index=-100
+    )
+    plain.backward()
+    torch.testing.assert_close(fused, plain, atol=1e-5, rtol=1e-5)
+    for fused_grad, param in zip(fused_grads, model.parameters(), strict=True):
+        torch.testing.assert_close(fused_grad, param.grad, atol=1e-5, rtol=1e-4)
