@@ -233,7 +233,7 @@ def variant_costs(
 
         measured = [_per_run(r, shared, lambda _: 1.0) for r in (runs, raw)]
         scaled = [_per_run(r, shared, per_example) for r in (runs, raw)]
-        applies = variant != RAW
+        applies = compressor is not None  # raw and answer-only have no compressor
         rows.append(
             {
                 "teacher": teacher,
@@ -267,19 +267,23 @@ def _rounded(value: float | None, digits: int = DIGITS) -> float | None:
     return value if value is None or math.isinf(value) else round(value, digits)
 
 
-def _format_break_even(value: float | None) -> str:
+def format_break_even(value: float | None) -> str:
     if value is None:
         return UNDEFINED
-    return "never" if math.isinf(value) else format_number(value, 1)
+    return "never" if math.isinf(value) else format_number(value, 2)
 
 
-def _format_hours(value: float) -> str:
-    return f"{value:.3g}"
+def display_unit(rows: Sequence[Mapping[str, Any]]) -> tuple[float, str]:
+    """Hours, or seconds when no variant costs an hour (the demo's), as (factor, label)."""
+    unit = rows[0]["unit"] if rows else UNITS["core"]
+    if any(row["total"] >= 1 for row in rows):
+        return 1.0, unit
+    return 3600.0, unit.removesuffix("-h") + "-s"
 
 
 def costs_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     """One section per teacher: each variant's stage costs, total and break-even."""
-    unit = rows[0]["unit"] if rows else UNITS["core"]
+    factor, unit = display_unit(rows)
     columns = [
         "variant",
         *(f"{stage.replace('_', ' ')} ({unit})" for stage in STAGE_ORDER),
@@ -293,11 +297,10 @@ def costs_table(rows: Sequence[Mapping[str, Any]]) -> Table:
         body = [
             [
                 row["variant"],
-                *(_format_hours(row[stage]) for stage in STAGE_ORDER),
-                _format_hours(row["total"]),
+                *(f"{row[stage] * factor:,.3g}" for stage in (*STAGE_ORDER, "total")),
                 str(row["runs"]),
-                _format_break_even(row["break_even_runs"]),
-                _format_break_even(row["break_even_runs_at_scale"]),
+                format_break_even(row["break_even_runs"]),
+                format_break_even(row["break_even_runs_at_scale"]),
             ]
             for row in rows
             if row["teacher"] == teacher

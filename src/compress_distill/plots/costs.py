@@ -11,12 +11,11 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from compress_distill.costs import STAGE_ORDER
+from compress_distill.costs import STAGE_ORDER, display_unit, format_break_even
 from compress_distill.plots.style import (
     COLUMN_WIDTH,
     OKABE_ITO,
     PAGE_WIDTH,
-    edge_color,
     no_data,
     paper_style,
     save,
@@ -35,18 +34,12 @@ STAGE_COLORS = {
 TITLE = "End-to-end cost per variant"
 
 
-def _break_even_label(value: Any) -> str:
-    if value in (None, ""):
-        return ""
-    value = float(value)
-    return "never" if math.isinf(value) else f"{value:.1f} runs"
-
-
 def plot_costs(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path]:
     """Stacked bars of stage cost per variant; the break-even (measured) above each bar."""
     if not rows:
         return no_data(stem, TITLE)
     teachers = list(dict.fromkeys(row["teacher"] for row in rows))
+    factor, unit = display_unit(rows)
     with paper_style():
         width = COLUMN_WIDTH if len(teachers) == 1 else PAGE_WIDTH
         fig = Figure(figsize=(width, 2.6), layout="constrained")
@@ -56,14 +49,14 @@ def plot_costs(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path
             names = [row["variant"] for row in own]
             bottoms = [0.0] * len(own)
             for stage in STAGE_ORDER:
-                heights = [float(row[stage]) for row in own]
+                heights = [float(row[stage]) * factor for row in own]
                 ax.bar(names, heights, bottom=bottoms, color=STAGE_COLORS[stage], width=0.7)
                 bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
             for x, (row, top) in enumerate(zip(own, bottoms, strict=True)):
-                label = _break_even_label(row["break_even_runs"])
-                if label:
+                runs = row["break_even_runs"]
+                if runs is not None:
                     ax.annotate(
-                        label,
+                        format_break_even(runs) + ("" if math.isinf(runs) else " runs"),
                         (x, top),
                         xytext=(0, 2),
                         textcoords="offset points",
@@ -73,11 +66,10 @@ def plot_costs(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path
                     )
             ax.set_title(f"teacher {teacher}")
             ax.tick_params(axis="x", labelrotation=35)
-            for tick, name in zip(ax.get_xticklabels(), names, strict=True):
-                tick.set_color(edge_color(name))
+            for tick in ax.get_xticklabels():
                 tick.set_horizontalalignment("right")
-            ax.margins(y=0.12)
-        axes[0].set_ylabel(f"cost ({rows[0]['unit']})")
+            ax.margins(y=0.15)
+        axes[0].set_ylabel(f"cost ({unit})")
         handles = [
             Patch(color=STAGE_COLORS[s], label=s.replace("_", " ")) for s in reversed(STAGE_ORDER)
         ]
