@@ -91,13 +91,27 @@ def demo_traces(
     """`count` traces of one demo teacher (the first by default) on its training problem set
     (with `problems` overriding keys of its entry), made by the workflow's own generation code
     (problem set, prompt, engine, shard writer)."""
+    from compress_distill.io import read_jsonl
+
+    return read_jsonl(demo_trace_file(config, count, workdir, teacher_name, problems))
+
+
+def demo_trace_file(
+    config: dict[str, Any],
+    count: int,
+    workdir: Path,
+    teacher_name: str | None = None,
+    problems: dict[str, Any] | None = None,
+    teacher_keys: dict[str, Any] | None = None,
+) -> Path:
+    """The JSONL shard of `demo_traces`, left on disk; `teacher_keys` override keys of the teacher's
+    entry (engine_args, sampling)."""
     from compress_distill.engines import make_engine
     from compress_distill.generation import generate_shard
-    from compress_distill.io import read_jsonl
     from compress_distill.problems import build_problemset
 
     teacher_name = teacher_name or next(iter(config["teachers"]))
-    teacher = copy.deepcopy(config["teachers"][teacher_name]) | {"shards": 1}
+    teacher = copy.deepcopy(config["teachers"][teacher_name]) | (teacher_keys or {}) | {"shards": 1}
     spec = config["problemsets"][teacher["problemset"]] | (problems or {}) | {"size": count}
     out = workdir / f"traces-{teacher_name}-{count}.jsonl"
     generate_shard(
@@ -112,7 +126,7 @@ def demo_traces(
         out_path=out,
         progress_dir=workdir / "progress",
     )
-    return read_jsonl(out)
+    return out
 
 
 def local_model(student: dict[str, Any]) -> dict[str, Any]:

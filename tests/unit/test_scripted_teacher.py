@@ -83,3 +83,23 @@ def test_plain_text_no_reasoning_split_and_traces_unchanged():
         assert hashlib.sha256(texts).hexdigest() == digest
         for c in completions:
             assert (c.reasoning, c.reasoning_parser, c.prompt_tokens) == (None, "none", None)
+
+
+def test_long_traces_with_latex_answers_for_the_scale_benchmark():
+    from compress_distill.answers import extract_answer
+    from compress_distill.checking import Verdict, check_answer
+
+    args = {"style": "concise", "error_rate": 0.0, "min_words": 600, "latex_answer": True}
+    engine = make_engine("scripted", None, args)
+    problems = PROBLEMS[:5]
+    completions = engine.generate(
+        [Request([], context=p) for p in problems], SamplingSettings(max_tokens=10_000)
+    )
+    short = _generate("concise", error_rate=0.0, problems=problems)
+    for completion, plain, problem in zip(completions, short, problems, strict=True):
+        words = len(completion.text.split())
+        assert 600 <= words < 600 + 200 and words > 3 * len(plain.text.split())
+        assert completion.text.count("Wait") + completion.text.count("Hmm") >= 3
+        answer = extract_answer(completion.text)
+        assert answer.startswith("\\frac{") and answer != problem["answer"]
+        assert check_answer(answer, problem["answer"]) is Verdict.CORRECT

@@ -7,6 +7,11 @@ column arithmetic with carries and borrows, "wait, let me double-check" re-verif
 one it does not check survives into a wrong final answer, so verification has real mistakes
 to filter.
 Every trace is a pure function of (seed, problem id, sample index): batching never changes it.
+
+For rehearsing the paper's scale (benchmarks/scale.py), `min_words` makes it write traces of
+thousands of tokens: before its answer it keeps going back over its own work ("wait" loops that
+re-read the question and redo steps in full), as reasoning models do; `latex_answer` writes the
+answer as a LaTeX fraction equal to it, which Math-Verify must parse rather than compare as text.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 
 from compress_distill import __version__
 from compress_distill.engines.base import Completion, Engine, Request, SamplingSettings
+from compress_distill.tasks.arithmetic import apply
 
 _PLACES = ("ones", "tens", "hundreds", "thousands", "ten-thousands", "hundred-thousands")
 _SYMBOL = {"+": "+", "-": "-", "*": "×"}
@@ -39,6 +45,18 @@ STYLES = {
     "verbose": TraceStyle(restate=True, double_check=0.8, hedge=0.6, recap=True),
     "concise": TraceStyle(restate=False, double_check=0.25, hedge=0.1, recap=False),
 }
+
+# Openings of the "wait" loops of long traces (min_words).
+_LOOPS = (
+    "Wait, let me go back and redo step {i} from the start, just to be sure.",
+    "Hmm, wait. Before I answer, let me re-check step {i} digit by digit.",
+    "Actually, hold on. I want to verify step {i} once more.",
+    "Let me double-check step {i} again; a slip there would change everything after it.",
+)
+_REREADS = (
+    "Wait, let me reread the question to make sure I have every number right: {question}",
+    "Hmm, let me look at the problem again. {question}",
+)
 
 _HEDGES = (
     "Hmm, let me think about this carefully.",
@@ -129,9 +147,17 @@ def _inverse_check(a: int, op: str, b: int, result: int) -> tuple[str, bool]:
 
 
 class ScriptedTeacher:
-    def __init__(self, style: TraceStyle, error_rate: float) -> None:
+    def __init__(
+        self,
+        style: TraceStyle,
+        error_rate: float,
+        min_words: int = 0,
+        latex_answer: bool = False,
+    ) -> None:
         self.style = style
         self.error_rate = error_rate
+        self.min_words = min_words
+        self.latex_answer = latex_answer
 
     def trace(self, problem: dict[str, Any], rng: random.Random) -> str:
         start, steps = int(problem["start"]), [(op, int(n)) for op, n in problem["steps"]]
@@ -151,10 +177,54 @@ class ScriptedTeacher:
             result = self._step(parts, index, value, op, operand, rng)
             history.append(f"{value} {_SYMBOL[op]} {operand} = {result}")
             value = result
+        if self.min_words:
+            self._wait_loops(parts, problem, start, steps, rng)
         if self.style.recap:
             parts.append("Let me recap every step: " + "; ".join(history) + ".")
-        parts.append(f"So the final answer is {value}.\n\n\\boxed{{{value}}}")
+        answer = str(value)
+        if self.latex_answer:  # drawn only here, so that other traces stay as they were
+            k = rng.randint(2, 9)
+            answer = f"\\frac{{{value * k}}}{{{k}}}"
+            parts.append(
+                f"So the final answer is {value}, that is ${answer}$.\n\n\\boxed{{{answer}}}"
+            )
+        else:
+            parts.append(f"So the final answer is {value}.\n\n\\boxed{{{answer}}}")
         return "\n\n".join(parts)
+
+    def _wait_loops(
+        self,
+        parts: list[str],
+        problem: dict[str, Any],
+        start: int,
+        steps: list[tuple[str, int]],
+        rng: random.Random,
+    ) -> None:
+        """Go back over the work until the trace has `min_words` words: re-read the question or
+        redo a whole step (correctly, so the answer stands), as a long reasoning trace does."""
+        words = sum(len(part.split()) for part in parts)
+        while words < self.min_words:
+            if rng.random() < 0.2:
+                text = rng.choice(_REREADS).format(question=problem.get("question", ""))
+            else:
+                index = rng.randrange(len(steps))
+                value = start
+                for op, operand in steps[:index]:
+                    value = apply(value, op, operand)
+                op, operand = steps[index]
+                lines, result = column_steps(value, op, operand, None, 0)
+                check, _ = _inverse_check(value, op, operand, result)
+                text = "\n".join(
+                    [
+                        rng.choice(_LOOPS).format(i=index + 1),
+                        f"Step {index + 1} was {value} {_SYMBOL[op]} {operand}.",
+                        *lines,
+                        f"So {value} {_SYMBOL[op]} {operand} = {result} again; and {check}. "
+                        "Good, that is consistent.",
+                    ]
+                )
+            parts.append(text)
+            words += len(text.split())
 
     def _step(
         self, parts: list[str], index: int, a: int, op: str, b: int, rng: random.Random
@@ -191,6 +261,8 @@ class ScriptedEngine(Engine):
         seed: int = 0,
         latency_s: float = 0.0,
         reasoning_parser: str = "none",
+        min_words: int = 0,
+        latex_answer: bool = False,
     ) -> None:
         # It writes plain text (reasoning=None, reasoning_parser "none"): nothing to split.
         if reasoning_parser not in ("auto", "none"):
@@ -202,10 +274,12 @@ class ScriptedEngine(Engine):
             raise ValueError(f"unknown scripted style {style!r}; known: {sorted(STYLES)}")
         if not 0 <= error_rate <= 1:
             raise ValueError("error_rate must be between 0 and 1")
+        if min_words < 0:
+            raise ValueError(f"engine_args.min_words must be 0 or more, got {min_words}")
         self.model = model
         self.seed = seed
         self.latency_s = latency_s
-        self.teacher = ScriptedTeacher(STYLES[style], error_rate)
+        self.teacher = ScriptedTeacher(STYLES[style], error_rate, min_words, latex_answer)
 
     def generate(self, requests: Sequence[Request], sampling: SamplingSettings) -> list[Completion]:
         completions = []
