@@ -263,7 +263,7 @@ def findings_table(found: Sequence[Finding], settings: Statistics) -> Table:
             return format_number(None)
         digits = 2 if finding.unit == "×" else 1
         bounds = ", ".join(format_number(b, digits=digits) for b in (finding.low, finding.high))
-        return f"[{bounds}]{finding.unit.strip()}"
+        return f"[{bounds}]{finding.unit}"
 
     body = [[f.claim, f.paper, f.measured, interval(f), f.verdict] for f in found]
     level = format_number(100 * (1 - settings.alpha), digits=0)

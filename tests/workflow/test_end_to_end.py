@@ -6,6 +6,8 @@ import json
 import pytest
 
 from compress_distill.costs import STAGE_ORDER, STAGES
+from compress_distill.findings import CANNOT_TELL, CLAIMS, CONTRADICTS, SUPPORTS
+from compress_distill.inference import wilson_interval
 from compress_distill.io import read_jsonl
 from compress_distill.provenance import records
 
@@ -32,6 +34,25 @@ def test_predictions_have_the_evaluation_fields(finished_tiny):
     assert len(rows) == 20  # tiny.yaml's arith_test size, greedy: one seed
     for row in rows:
         assert {"output", "extracted_answer", "verdict", "output_tokens", "hit_limit"} <= set(row)
+
+
+def test_every_accuracy_has_its_interval_and_every_claim_a_verdict(finished_tiny):
+    rows = json.loads(finished_tiny.path("results/tables/metrics.json").read_text())
+    for row in rows:
+        # One seed: the Wilson interval over tiny.yaml's 20 test problems.
+        expected = wilson_interval(row["accuracy"] * 20, 20, 0.05)
+        assert (row["accuracy_low"], row["accuracy_high"]) == pytest.approx(expected)
+        tested = row["variant"] != "raw"
+        assert (row["test_vs_raw"] == "mcnemar") == tested
+        assert (row["p_vs_truncated"] is not None) == (row["variant"] == "extractive")
+    with finished_tiny.path("results/tables/findings.csv").open() as handle:
+        found = list(csv.DictReader(handle))
+    assert [f["claim"] for f in found] == [claim.text for claim in CLAIMS.values()]
+    assert {f["verdict"] for f in found} <= {SUPPORTS, CONTRADICTS, CANNOT_TELL}
+    assert "**Findings**" in finished_tiny.path("results/tables/findings.md").read_text()
+    # The report's menu sorts categories by name: the numbered findings come first.
+    report = finished_tiny.path("results/report.html").read_text()
+    assert "1. Findings" in report and "2. Tables" in report
 
 
 def test_tables_and_figures_hold_the_grid(finished_tiny):

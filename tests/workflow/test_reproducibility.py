@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 # provenance table). resolved_config holds the whole config, so it reruns on any config change.
 AGGREGATES = {
     "metrics_table": 1,
+    "findings": 1,
     "paper_tables": 1,
     "figures": 1,
     "cost_ledger": 1,
