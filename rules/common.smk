@@ -24,10 +24,16 @@ from compress_distill.grid import (
     dropping_compressors,
     run_settings,
 )
-from compress_distill.gpu_fit import check_config, failure_message, verdict_table
+from compress_distill.gpu_fit import (
+    check_config,
+    failure_message,
+    model_size,
+    verdict_table,
+)
 from compress_distill.plots import FIGURES
 from compress_distill.provenance import code_hash
 from compress_distill.resources import (
+    copy_request,
     problemset_size,
     scaled_request,
     shard_traces,
@@ -133,7 +139,10 @@ def base_model_entry(wildcards):
     student = student_entry(wildcards)
     if student.get("pretrain"):
         return student
-    return {"resources": {"gpus": 0, **config["resources"]["base_model"]}}
+    spec = config["resources"]["base_model"]
+    size = model_size(student, workflow.basedir)
+    request = copy_request(spec, size.parameters if size else 0)
+    return {"resources": {"gpus": 0, "cpus": spec["cpus"], **request}}
 
 
 def evaluation_entry(wildcards):

@@ -3,6 +3,9 @@ the traces the job reads (the GPU rules take theirs from their config entries' `
 
     mem_mb  = mem_mb  + mem_mb_per_1k_traces  x traces / 1000
     runtime = runtime + runtime_per_1k_traces x traces / 1000     (minutes)
+
+A pretrained student's base_model job (a copy of its checkpoint) grows with the model instead:
+mem_mb + parameters x 4 B (the checkpoint loads in its own dtype: float32 at most).
 """
 
 from __future__ import annotations
@@ -19,6 +22,16 @@ def scaled_request(spec: Mapping[str, Any], traces: float) -> dict[str, int]:
         "mem_mb": math.ceil(spec["mem_mb"] + spec["mem_mb_per_1k_traces"] * thousands),
         "runtime": math.ceil(spec["runtime"] + spec["runtime_per_1k_traces"] * thousands),
     }
+
+
+COPY_BYTES_PER_PARAMETER = 4
+
+
+def copy_request(spec: Mapping[str, Any], parameters: float) -> dict[str, int]:
+    """The request (config `resources.base_model`) of a job that loads a checkpoint of
+    `parameters` weights to save it again (0 where the size is unknown)."""
+    held = parameters * COPY_BYTES_PER_PARAMETER / 2**20
+    return {"mem_mb": math.ceil(spec["mem_mb"] + held), "runtime": spec["runtime"]}
 
 
 def problemset_size(config: Mapping[str, Any], name: str) -> int:
