@@ -105,6 +105,8 @@ rule findings:
         f"{LOGS}/findings.log",
     conda:
         "../envs/report.yaml"
+    resources:
+        **rule_resources("findings"),
     params:
         cells=[(asdict(run), benchmark) for run, benchmark in RUN_BENCHMARKS],
         statistics=config_slice(config["statistics"]),
