@@ -102,3 +102,25 @@ def test_students_of_two_sizes_are_compared():
     # The same outcomes for both students: a gap of exactly 0, which does not favour either.
     assert finding.measured == "+0.0 pp (s minus big)"
     assert (finding.low, finding.high) == (0.0, 0.0) and finding.verdict == CONTRADICTS
+
+
+@pytest.mark.parametrize(
+    ("retention", "low", "high", "verdict"),
+    [
+        (2.1, 1.2, 4.6, CONTRADICTS),  # compression far above raw: not "up to 96%"
+        (0.97, 0.965, 0.99, SUPPORTS),
+        (0.5, 0.3, 0.7, CONTRADICTS),
+        (0.95, 0.7, 1.2, CANNOT_TELL),
+    ],
+)
+def test_retention_claim_is_about_96_percent_and_not_above_raw(retention, low, high, verdict):
+    setting = {"teacher": "t", "student": "s", "mode": "full", "regime": 100, "benchmark": "b"}
+    row = setting | {
+        "variant": "llm_a",
+        "accuracy_retention": retention,
+        "accuracy_retention_low": low,
+        "accuracy_retention_high": high,
+    }
+    finding = findings([row], {}, FAST)[1]
+    assert finding.verdict == verdict
+    assert (finding.low, finding.high) == pytest.approx((100 * low, 100 * high))
