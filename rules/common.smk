@@ -121,6 +121,23 @@ def rule_resources(rule, traces=lambda w: 0, cpus=None):
     }
 
 
+def compress_resources():
+    """A compress job's request: an llm compressor's entry as it is (its GPUs' throughput sets
+    the runtime); a CPU compressor's grown by its shard's traces (resources.compress's terms).
+    """
+    spec = config["resources"]["compress"]
+
+    def request(w):
+        entry = compressor_entry(w)
+        traces = 0 if entry["kind"] == "llm" else shard_traces(config, w.teacher)
+        return scaled_request(spec, traces, base=entry["resources"])
+
+    return job_resources(compressor_entry) | {
+        "mem_mb": lambda w: request(w)["mem_mb"],
+        "runtime": lambda w: request(w)["runtime"],
+    }
+
+
 def teacher_entry(wildcards):
     return config["teachers"][wildcards.teacher]
 

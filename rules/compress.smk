@@ -16,7 +16,7 @@ rule compress:
         "../envs/generate.yaml"
     threads: resource(compressor_entry, "cpus")
     resources:
-        **job_resources(compressor_entry),
+        **compress_resources(),
     params:
         compressor=lambda w: config_slice(compressor_entry(w), "resources", "size"),
         code=script_code_hash("compress"),

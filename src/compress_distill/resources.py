@@ -14,13 +14,26 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+RUNTIME_UNITS = {"s": 1 / 60, "m": 1, "h": 60, "d": 24 * 60}
 
-def scaled_request(spec: Mapping[str, Any], traces: float) -> dict[str, int]:
-    """A rule's request (config `resources.<rule>`) for a job that reads `traces` traces."""
+
+def minutes(runtime: int | float | str) -> float:
+    """A runtime in minutes: a number already is; a config entry's string has a unit (30m, 2h)."""
+    if isinstance(runtime, int | float):
+        return float(runtime)
+    return float(runtime[:-1]) * RUNTIME_UNITS[runtime[-1]]
+
+
+def scaled_request(
+    spec: Mapping[str, Any], traces: float, base: Mapping[str, Any] | None = None
+) -> dict[str, int]:
+    """A rule's request (config `resources.<rule>`) for a job that reads `traces` traces; with
+    `base` (a config entry's own resources), its mem_mb and runtime grown by the rule's terms."""
+    base = spec if base is None else base
     thousands = traces / 1000
     return {
-        "mem_mb": math.ceil(spec["mem_mb"] + spec["mem_mb_per_1k_traces"] * thousands),
-        "runtime": math.ceil(spec["runtime"] + spec["runtime_per_1k_traces"] * thousands),
+        "mem_mb": math.ceil(base["mem_mb"] + spec["mem_mb_per_1k_traces"] * thousands),
+        "runtime": math.ceil(minutes(base["runtime"]) + spec["runtime_per_1k_traces"] * thousands),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from compress_distill.resources import (
     copy_request,
+    minutes,
     problemset_size,
     scaled_request,
     shard_traces,
@@ -38,3 +39,9 @@ def test_traces_of_a_teacher_and_of_its_largest_shard() -> None:
 def test_a_checkpoint_copy_holds_four_bytes_a_parameter() -> None:
     assert copy_request(SPEC, 9e9) == {"mem_mb": 2000 + 34333, "runtime": 10}  # 36e9 B in MiB
     assert copy_request(SPEC, 0) == {"mem_mb": 2000, "runtime": 10}
+
+
+def test_a_config_entrys_own_request_grown_by_the_rules_terms() -> None:
+    entry = {"cpus": 1, "mem_mb": 4000, "runtime": "2h"}
+    assert scaled_request(SPEC, 10_000, base=entry) == {"mem_mb": 4200, "runtime": 125}
+    assert [minutes(r) for r in ("90s", "30m", "2h", "1d", 45)] == [1.5, 30, 120, 1440, 45]
