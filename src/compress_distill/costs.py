@@ -192,7 +192,6 @@ def variant_costs(
     measured and at `scale`. `verified`: each teacher's verified traces (what compression
     compressed)."""
     unit = unit_of(jobs)
-    setup = _hours((j for j in jobs if j.stage == "setup"), unit)
     pairs = sorted(
         {(j.key("teacher"), j.key("variant")) for j in jobs if j.stage in RUN_STAGES},
         key=lambda p: (p[0], variant_sort_key(p[1])),
@@ -206,23 +205,21 @@ def variant_costs(
             if j.stage == "training" and (j.key("teacher"), j.key("variant")) == (teacher, variant)
         }
 
+    def spent(stage: str, **keys: str | None) -> float:
+        """The hours of a stage's jobs whose wildcards (LEDGER_KEYS) equal `keys`."""
+        matching = (
+            j for j in jobs if j.stage == stage and all(j.key(k) == v for k, v in keys.items())
+        )
+        return _hours(matching, unit)
+
     rows = []
     for teacher, variant in pairs:
         compressor = compressor_of(variant)
-        of_teacher = [j for j in jobs if j.key("teacher") == teacher]
-        stages = {"setup": setup}
-        stages |= {s: _hours((j for j in of_teacher if j.stage == s), unit) for s in TEACHER_STAGES}
-        stages["compression"] = _hours(
-            (
-                j
-                for j in of_teacher
-                if j.stage == "compression" and j.key("compressor") == compressor
-            ),
-            unit,
-        )
-        stages |= {
-            s: _hours((j for j in of_teacher if j.stage == s and j.key("variant") == variant), unit)
-            for s in RUN_STAGES
+        stages = {
+            "setup": spent("setup"),
+            **{s: spent(s, teacher=teacher) for s in TEACHER_STAGES},
+            "compression": spent("compression", teacher=teacher, compressor=compressor or ""),
+            **{s: spent(s, teacher=teacher, variant=variant) for s in RUN_STAGES},
         }
         runs, raw = training(teacher, variant), training(teacher, RAW)
         shared = runs.keys() & raw.keys()
