@@ -82,7 +82,8 @@ def _finding(
     verdict: str = CANNOT_TELL,
     scale: float = 1.0,
 ) -> Finding:
-    low, high = (None if bound is None else bound * scale for bound in interval)
+    # Rounded: a percentage such as 4.6 * 100 prints as 460.0, not 459.99999999999994.
+    low, high = (None if bound is None else round(bound * scale, 9) for bound in interval)
     return Finding(claim.text, claim.paper, measured, low, high, claim.unit, verdict, claim.rule)
 
 
@@ -141,9 +142,10 @@ def raw_most_accurate(claim: Claim, rows: Rows) -> Finding:
     verdict = CONTRADICTS if above else SUPPORTS if below == len(tested) else CANNOT_TELL
     best = max(tested, key=lambda r: r["accuracy_difference_vs_raw"])
     difference = format_number(best["accuracy_difference_vs_raw"], scale=100, signed=True)
+    adjusted = format_number(best["p_adjusted_vs_raw"], digits=3)
     measured = (
-        f"best variant − raw: {difference} pp ({_where(best)}); of {len(tested)} variants "
-        f"{above} significantly above raw, {below} below"
+        f"best variant − raw: {difference} pp ({_where(best)}; Holm-adjusted p = {adjusted}); "
+        f"of {len(tested)} variants {above} significantly above raw, {below} below"
     )
     interval = (best["accuracy_difference_vs_raw_low"], best["accuracy_difference_vs_raw_high"])
     return _finding(claim, measured, interval, verdict, scale=100)
@@ -210,8 +212,9 @@ CLAIMS = {
     "raw": Claim(
         "Raw traces stay the most accurate at every scale",
         "raw most accurate",
-        "every variant against raw, Holm-adjusted; supports if all are significantly less "
-        "accurate, contradicts if any is significantly more accurate",
+        "every variant against raw, Holm-adjusted over all of them (the interval shown is the "
+        "best variant's, unadjusted); supports if all are significantly less accurate, "
+        "contradicts if any is significantly more accurate",
         " pp",
     ),
     # "Up to 96%": the best compressed run keeps about 96%, and not more than raw (retention
