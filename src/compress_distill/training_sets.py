@@ -8,15 +8,19 @@ problems that every variant has, so smaller regimes are subsets of larger ones.
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO, Self
 
 from compress_distill.compression import answer_only, measure, truncate_to_match
 from compress_distill.generation import build_messages
 from compress_distill.grid import ANSWER_ONLY, RAW, variant_kind
+from compress_distill.io import InputError, write_jsonl
 from compress_distill.stats import ratio
 from compress_distill.students.tokenizers import as_student_reads, rendered_lengths
 
@@ -140,9 +144,13 @@ def completion_text(example: dict[str, Any]) -> str:
     return message["content"] if reasoning is None else f"{reasoning}\n\n{message['content']}"
 
 
-def length_stats(examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def length_stats(examples: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Examples and characters of the completions."""
-    chars = [len(completion_text(example)) for example in examples]
+    return char_stats([len(completion_text(example)) for example in examples])
+
+
+def char_stats(chars: Sequence[int]) -> dict[str, Any]:
+    """`length_stats` of completions of these lengths."""
     return {
         "examples": len(chars),
         "total_chars": sum(chars),
@@ -150,20 +158,29 @@ def length_stats(examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# Examples tokenized per call: the token ids of one batch, never of a whole set, are in memory.
+TOKEN_BATCH = 1000
+
+
 def token_stats(
-    examples: Sequence[dict[str, Any]], tokenizer: Any, max_length: int
+    examples: Iterable[dict[str, Any]],
+    tokenizer: Any,
+    max_length: int,
+    batch_size: int = TOKEN_BATCH,
 ) -> dict[str, Any]:
     """Total and mean tokens of the completions in one student's tokenizer, and how many examples
     training will leave out for being longer than its max_length (prompt and completion through
-    its chat template, as training measures them)."""
-    texts = [completion_text(example) for example in examples]
-    counts = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    lengths = rendered_lengths(as_student_reads(list(examples), tokenizer), tokenizer)
-    return {
-        "total": sum(counts),
-        "mean": statistics.fmean(counts) if counts else 0.0,
-        "too_long": sum(1 for n in lengths if n > max_length),
-    }
+    its chat template, as training measures them). Tokenized `batch_size` examples at a time."""
+    total = count = too_long = 0
+    items = iter(examples)
+    while batch := list(islice(items, batch_size)):
+        texts = [completion_text(example) for example in batch]
+        total += sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
+        count += len(batch)
+        lengths = rendered_lengths(as_student_reads(batch, tokenizer), tokenizer)
+        too_long += sum(1 for n in lengths if n > max_length)
+    # total / count is fmean's value: the sum of integers is exact in both.
+    return {"total": total, "mean": total / count if count else 0.0, "too_long": too_long}
 
 
 def add_ratios(stats: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
@@ -193,15 +210,125 @@ def build_training_set(
     raw = first_sample_per_problem(verified_rows)
     compressed = {(r["problem_id"], r["sample_index"]): r for r in compressed_rows}
     ids = select_problems(list(raw), available, regime, seed)
-    examples, origins = [], Counter()
+    origins: Counter[str] = Counter()
+    examples = list(
+        _examples(raw, compressed, ids, variant, prompt_template, unit, tokenizer, origins)
+    )
+    return examples, dict(origins)
+
+
+def _examples(
+    raw: Mapping[str, dict[str, Any]],
+    compressed: Mapping[tuple[str, int], dict[str, Any]],
+    ids: Sequence[str],
+    variant: str,
+    prompt_template: str,
+    unit: str,
+    tokenizer: Any,
+    origins: Counter[str],
+) -> Iterator[dict[str, Any]]:
+    """The examples of the problems `ids`, one at a time, counting each target's origin."""
     for problem_id in ids:
         row = raw[problem_id]
         partner = compressed.get((problem_id, row["sample_index"]))
         text, origin = target_text(variant, row, partner, unit, tokenizer)
         reasoning, text = split_target(text, _target_response(variant, row, partner))
-        examples.append(make_example(problem_id, row["question"], prompt_template, text, reasoning))
         origins[origin] += 1
-    return examples, dict(origins)
+        yield make_example(problem_id, row["question"], prompt_template, text, reasoning)
+
+
+class RowsOnDisk(Mapping[Any, dict[str, Any]]):
+    """Rows of JSONL files by key, each read back from its byte offset when asked for: the index
+    holds keys and offsets, not rows, so a training set of any size holds one row at a time."""
+
+    def __init__(self, paths: Sequence[str | Path]) -> None:
+        self._paths = [Path(path) for path in paths]
+        self._handles: list[BinaryIO] = []
+        self._where: dict[Any, tuple[int, int]] = {}
+
+    def __enter__(self) -> Self:
+        self._handles = [path.open("rb") for path in self._paths]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.close()
+
+    def scan(self) -> Iterator[tuple[tuple[int, int], dict[str, Any]]]:
+        """Every row, in file order, with where it is: (file index, byte offset)."""
+        for index, handle in enumerate(self._handles):
+            handle.seek(0)
+            offset = 0
+            for lineno, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield (index, offset), self._parse(line, index, lineno)
+                offset += len(line)
+
+    def keep(self, key: Any, where: tuple[int, int]) -> None:
+        self._where[key] = where
+
+    def _parse(self, line: bytes, index: int, lineno: int) -> dict[str, Any]:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{self._paths[index]}:{lineno}: malformed JSON ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{self._paths[index]}:{lineno}: expected a JSON object")
+        return record
+
+    def __getitem__(self, key: Any) -> dict[str, Any]:
+        index, offset = self._where[key]
+        handle = self._handles[index]
+        handle.seek(offset)
+        return json.loads(handle.readline())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+def write_training_set(
+    verified_paths: Sequence[str | Path],
+    compressed_paths: Sequence[str | Path],
+    available: Sequence[set[str]],
+    variant: str,
+    regime: int,
+    seed: int,
+    prompt_template: str,
+    out_path: str | Path,
+    unit: str = "chars",
+    tokenizer: Any = None,
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """`build_training_set` from JSONL shards, written to `out_path` as it is made: the same bytes,
+    with one trace at a time in memory (the shards are indexed by offset, then read in selection
+    order). Returns the set's `length_stats` and origins."""
+    with RowsOnDisk(verified_paths) as raw, RowsOnDisk(compressed_paths) as compressed:
+        slim = (
+            {"problem_id": row["problem_id"], "sample_index": row["sample_index"], "at": where}
+            for where, row in raw.scan()
+        )
+        for problem_id, row in first_sample_per_problem(slim).items():
+            raw.keep(problem_id, row["at"])
+        for where, row in compressed.scan():
+            compressed.keep((row["problem_id"], row["sample_index"]), where)
+        ids = select_problems(list(raw), available, regime, seed)
+        origins: Counter[str] = Counter()
+        chars: list[int] = []
+        examples = _examples(
+            raw, compressed, ids, variant, prompt_template, unit, tokenizer, origins
+        )
+        write_jsonl(out_path, _counted(examples, chars))
+    return char_stats(chars), dict(origins)
+
+
+def _counted(examples: Iterable[dict[str, Any]], chars: list[int]) -> Iterator[dict[str, Any]]:
+    """The examples, passed on as they are, with each completion's characters appended to
+    `chars`."""
+    for example in examples:
+        chars.append(len(completion_text(example)))
+        yield example
 
 
 def summarize(all_stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
