@@ -201,7 +201,8 @@ def plot_compression_vs_truncation(
 def plot_retention_vs_efficiency(rows: Sequence[Mapping[str, Any]], stem: str | Path) -> list[Path]:
     """(e) Accuracy retention against per-token efficiency gain (log), one point per non-raw run,
     a panel per benchmark, error bars for both paired intervals; dashed lines mark raw (1 on both
-    axes). A gain's lower bound of 0 cannot sit on the log axis: its bar is cut at the axis."""
+    axes). The axes fit the points: a longer bar (a gain's lower bound of 0 cannot sit on the
+    log axis) is cut at the panel's edge."""
     title = "Retention against per-token efficiency"
     points = [
         r
@@ -226,20 +227,10 @@ def plot_retention_vs_efficiency(rows: Sequence[Mapping[str, Any]], stem: str | 
             ax.axhline(1, color="0.3", lw=0.6, ls="--", zorder=1)
             ax.axvline(1, color="0.3", lw=0.6, ls="--", zorder=1)
             ax.set_xscale("log")
-            # The limits from the points and their positive bounds: a bar down to 0 would
-            # otherwise stretch the log axis without end.
-            xs = [
-                v
-                for row in group
-                for v in (
-                    row["per_token_efficiency_gain"],
-                    row.get("per_token_efficiency_gain_low"),
-                    row.get("per_token_efficiency_gain_high"),
-                    1.0,
-                )
-                if v is not None and v > 0
-            ]
-            ax.set_xlim(min(xs) / 1.3, max(xs) * 1.3)
+            # The limits from the points (and raw's 1): a bar down to 0 would stretch the log
+            # axis without end, so bars beyond the panel are cut at its edge.
+            xs = [1.0, *(row["per_token_efficiency_gain"] for row in group)]
+            ax.set_xlim(min(xs) / 1.5, max(xs) * 1.5)
             style.plain_log(ax.xaxis, subs=(1.0, 2.0, 5.0))
             if benchmark:
                 ax.set_title(benchmark)
