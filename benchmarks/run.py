@@ -1,6 +1,6 @@
 """Run the benchmarks and write RESULTS.md and results.json (`make bench`).
 
-    python -m benchmarks.run                      # all six, about 17-25 minutes on 2 cores
+    python -m benchmarks.run                      # all seven, about 35-40 minutes on 2 cores
     python -m benchmarks.run --only engine,training
     python -m benchmarks.run --smoke --out /tmp/b # tiny sizes: checks the harness, not the speed
 
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import decoding, engine, training, verification, workflow
+from benchmarks import decoding, engine, scale, training, verification, workflow
 from benchmarks.common import DEMO_CONFIG, machine_info, table
 
 HERE = Path(__file__).resolve().parent
@@ -53,6 +53,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[..., Any], Callable[[Any], str]]] = {
     "training": ("4. Training throughput", training.measure, training.render),
     "ratios": ("5. The study's efficiency ratios on the demo", _ratios, workflow.render_ratios),
     "decoding": ("6. Evaluation decoding (transformers on CPU)", decoding.measure, decoding.render),
+    "scale": ("7. The paper's scale, rehearsed (CPU stages)", scale.measure, scale.render),
 }
 
 
@@ -93,7 +94,9 @@ def goals(report: dict[str, Any]) -> list[list[str]]:
         verdict = "not run" if measured is None else ("met" if met else "not met")
         return [goal, measured or "–", verdict]
 
-    flow, eng, ver = (_result(report, n) for n in ("workflow", "engine", "verification"))
+    flow, eng, ver, big = (
+        _result(report, n) for n in ("workflow", "engine", "verification", "scale")
+    )
     rows = [
         row(
             "no-op rerun under 5 s",
@@ -120,6 +123,7 @@ def goals(report: dict[str, Any]) -> list[list[str]]:
             ver and f"{ver['extrapolation']['seconds'] / 60:.1f} min",
             ver and ver["extrapolation"]["seconds"] <= ver["extrapolation"]["budget_seconds"],
         ),
+        *scale.goals(big, row),
     ]
     return rows
 
@@ -158,7 +162,7 @@ def render(report: dict[str, Any]) -> str:
         parts.append("**Smoke run: tiny sizes, for checking the harness; not measurements.**\n")
     parts.append(table("Machine and run", ["", "value"], facts))
     parts.append(
-        table("Goals of the benchmarks (issue 8)", ["goal", "measured", ""], goals(report))
+        table("Goals of the benchmarks (issues 8, 19)", ["goal", "measured", ""], goals(report))
     )
     for name, (title, _, render_one) in BENCHMARKS.items():
         parts.append(f"## {title}\n")
