@@ -37,6 +37,7 @@ rule cost_ledger:
         },
         stats_files=teacher_stats_files(),
         scale=config["costs"]["scale"],
+        figures=config_slice(config["figures"]),
         code=script_code_hash("cost_ledger"),
     script:
         "../scripts/cost_ledger.py"

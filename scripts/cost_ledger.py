@@ -21,6 +21,7 @@ def main(smk) -> None:
                 "ledger": smk.output.ledger,
                 "figure": Path(smk.output.png).with_suffix(""),
             },
+            dpi=smk.params.figures["dpi"],
         )
 
 

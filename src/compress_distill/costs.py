@@ -317,11 +317,13 @@ def write_costs(
     stats_files: Mapping[str, str | Path],
     scale: Scale,
     outputs: Mapping[str, str | Path],
+    dpi: int = 300,
 ) -> None:
     """The ledger (outputs["ledger"], CSV), each variant's costs (outputs["csv"], ["md"]) and the
-    figure (outputs["figure"]: its stem) from the records under root."""
+    figure (outputs["figure"]: its stem; the PNG at `dpi`) from the records under root."""
     # matplotlib loads only here.
     from compress_distill.plots.costs import plot_costs
+    from compress_distill.plots.style import png_dpi
 
     counted = jobs(root, grid)
     rows = variant_costs(counted, verified_traces(stats_files), scale)
@@ -329,4 +331,8 @@ def write_costs(
     write_csv(rows, outputs["csv"])
     with atomic_writer(outputs["md"]) as handle:
         handle.write(to_markdown(costs_table(rows)))
-    plot_costs(rows, outputs["figure"])
+    token = png_dpi.set(dpi)
+    try:
+        plot_costs(rows, outputs["figure"])
+    finally:
+        png_dpi.reset(token)

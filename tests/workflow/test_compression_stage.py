@@ -57,12 +57,13 @@ def test_changing_an_append_compressor_reruns_only_its_branch(finished_tiny, tmp
         "metrics_table": 1,
         "paper_tables": 1,
         "figures": 1,
+        "findings": 1,
         "cost_ledger": 1,
         "resolved_config": 1,
         "provenance_table": 1,
         "report": 1,
         "all": 1,
-        "total": 30,
+        "total": 31,
     }
 
 
