@@ -75,9 +75,9 @@ test-fast: $(VENV)/.installed lint
 	$(BIN)/pytest -q -m "not slow"
 
 # Speed and cost of the workflow beside the engines it wraps, and the paper's scale rehearsed on
-# the CPU stages: benchmarks/RESULTS.md and results.json (about 37 minutes on 2 cores, 15 of them
-# the scale section; `python -m benchmarks.run --only scale` runs that alone). Measures only; never
-# fails for slowness.
+# the CPU stages: benchmarks/RESULTS.md and results.json (about 35-45 minutes on 2 cores, 15-21 of
+# them the scale section; `python -m benchmarks.run --only scale` runs that alone). Measures only;
+# never fails for slowness.
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.run
 
