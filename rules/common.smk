@@ -1,5 +1,6 @@
 # Config validation, output paths and the grid of targets. Rules import their paths from here;
 # the logic behind them lives in the compress_distill package, where it is unit-tested.
+import math
 import re
 import sys
 from dataclasses import asdict

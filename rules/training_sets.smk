@@ -43,6 +43,9 @@ rule training_set:
         "../scripts/training_set.py"
 
 
+TOKEN_COUNT_CPUS = config["resources"]["training_set_tokens"]["cpus"]
+
+
 # Per student, so that adding a student counts its tokens and leaves the training sets alone.
 rule training_set_tokens:
     input:
@@ -54,10 +57,13 @@ rule training_set_tokens:
         f"{LOGS}/training_set_tokens/{{student}}.log",
     conda:
         "../envs/data.yaml"
+    # One training set per process: the job's runtime is that of the sets its busiest one counts.
+    threads: TOKEN_COUNT_CPUS
     resources:
         **rule_resources(
             "training_set_tokens",
-            lambda w: sum(REGIMES) * len(VARIANTS) * len(config["teachers"]),
+            lambda w: math.ceil(len(training_sets()) / TOKEN_COUNT_CPUS)
+            * max(REGIMES),
         ),
     params:
         # The name of each input dataset, in input order.

@@ -1,23 +1,19 @@
 """Rule training_set_tokens: every training set's completion tokens in one student's tokenizer, and
-its examples too long for the student's max_length (training leaves them out)."""
+its examples too long for the student's max_length (training leaves them out), a set per thread."""
 
-from compress_distill.io import iter_jsonl, write_json
+from compress_distill.io import write_json
 from compress_distill.provenance import recorded
-from compress_distill.students.tokenizers import load_tokenizer
-from compress_distill.training_sets import token_stats
+from compress_distill.training_sets import training_set_token_stats
 
 
 def main(smk) -> None:
     with recorded(smk):
-        tokenizer = load_tokenizer(smk.input.tokenizer)
-        counts = {
-            name: token_stats(
-                (row for _, row in iter_jsonl(path)), tokenizer, smk.params.max_length
-            )
-            for name, path in zip(smk.params.names, smk.input.datasets, strict=True)
-        }
+        sets = dict(zip(smk.params.names, smk.input.datasets, strict=True))
+        counts = training_set_token_stats(
+            sets, smk.input.tokenizer, smk.params.max_length, workers=smk.threads
+        )
         write_json(smk.output[0], counts)
-        print(f"{smk.wildcards.student}: {len(counts)} training sets")
+        print(f"{smk.wildcards.student}: {len(counts)} training sets, {smk.threads} at a time")
 
 
 if __name__ == "__main__":

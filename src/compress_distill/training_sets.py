@@ -13,6 +13,7 @@ import random
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, Self
@@ -20,9 +21,13 @@ from typing import Any, BinaryIO, Self
 from compress_distill.compression import answer_only, measure, truncate_to_match
 from compress_distill.generation import build_messages
 from compress_distill.grid import ANSWER_ONLY, RAW, variant_kind
-from compress_distill.io import InputError, write_jsonl
+from compress_distill.io import InputError, iter_jsonl, write_jsonl
 from compress_distill.stats import ratio
-from compress_distill.students.tokenizers import as_student_reads, rendered_lengths
+from compress_distill.students.tokenizers import (
+    as_student_reads,
+    load_tokenizer,
+    rendered_lengths,
+)
 
 
 def first_sample_per_problem(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -181,6 +186,27 @@ def token_stats(
         too_long += sum(1 for n in lengths if n > max_length)
     # total / count is fmean's value: the sum of integers is exact in both.
     return {"total": total, "mean": total / count if count else 0.0, "too_long": too_long}
+
+
+def _set_token_stats(task: tuple[str, str, int]) -> dict[str, Any]:
+    """token_stats of one training set file, in a worker process (its own tokenizer)."""
+    path, tokenizer_dir, max_length = task
+    rows = (row for _, row in iter_jsonl(path))
+    return token_stats(rows, load_tokenizer(tokenizer_dir), max_length)
+
+
+def training_set_token_stats(
+    sets: Mapping[str, str | Path], tokenizer_dir: str | Path, max_length: int, workers: int = 1
+) -> dict[str, dict[str, Any]]:
+    """token_stats of each named training set file, `workers` sets at a time: each set is one
+    process's work, since the chat-template rendering that dominates runs in Python."""
+    tasks = [(str(path), str(tokenizer_dir), max_length) for path in sets.values()]
+    if workers <= 1 or len(tasks) <= 1:
+        results = [_set_token_stats(task) for task in tasks]
+    else:
+        with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
+            results = list(pool.map(_set_token_stats, tasks))
+    return dict(zip(sets, results, strict=True))
 
 
 def add_ratios(stats: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from compress_distill.training_sets import (
     build_training_set,
     length_stats,
     token_stats,
+    training_set_token_stats,
     write_training_set,
 )
 
@@ -128,6 +129,19 @@ def test_batched_token_stats_equal_one_call(demo_rows, bpe, batch_size):
     whole = token_stats(examples, bpe, limit, batch_size=len(examples))
     assert dumps(token_stats(iter(examples), bpe, limit, batch_size=batch_size)) == dumps(whole)
     assert whole["total"] > 0 and 0 < whole["too_long"] < len(examples)
+
+
+def test_sets_counted_in_parallel_equal_one_by_one(demo_rows, bpe, tmp_path):
+    """training_set_tokens' processes, one set each, count what one process counts."""
+    bpe.save_pretrained(tmp_path / "tokenizer")
+    sets = {}
+    for variant, regime in (("raw", 30), ("answer-only", 20), ("raw", 10)):
+        examples, _ = build_training_set(demo_rows[0], [], [], variant, regime, 0, PROMPT)
+        sets[f"{variant}/{regime}"] = tmp_path / f"{variant}-{regime}.jsonl"
+        write_jsonl(sets[f"{variant}/{regime}"], examples)
+    serial = training_set_token_stats(sets, tmp_path / "tokenizer", 300)
+    assert list(serial) == list(sets) and all(stats["total"] > 0 for stats in serial.values())
+    assert training_set_token_stats(sets, tmp_path / "tokenizer", 300, workers=2) == serial
 
 
 def _best_of_all_cut_points(raw, target, answer, tokenizer):
