@@ -46,6 +46,8 @@ PAPER = {
     "shards": 40,
     "sets_per_teacher": 6,
     "students": 4,
+    # resources.training_set_tokens.cpus: a student's job counts that many sets at a time.
+    "token_count_workers": 4,
     "node_cores": 16,
 }
 BUDGET_S = 3600
@@ -500,8 +502,16 @@ def extrapolate(fits: dict[str, dict[str, Any]], baselines: dict[str, float]) ->
     job("training_set", "training_set", p["regime"], p["teachers"] * 4)
     job("truncation", "truncation_tokens", p["regime"], p["teachers"] * 2)
     sets = p["teachers"] * p["sets_per_teacher"]
-    # One job per student over all 12 sets, each counted as the raw set (an upper bound).
-    job("training_set_tokens", "training_set_tokens", p["regime"], p["students"], per_job=sets)
+    # One job per student over all 12 sets, each counted as the raw set (an upper bound), by
+    # token_count_workers processes: as many one-core workers, each counting its share of sets.
+    workers = p["token_count_workers"]
+    job(
+        "training_set_tokens",
+        "training_set_tokens",
+        p["regime"],
+        p["students"] * workers,
+        per_job=math.ceil(sets / workers),
+    )
     job("summaries", "summaries", p["regime"], 1)
     job("metrics", "metrics", 1, 1)
     cores = p["node_cores"]
@@ -525,7 +535,8 @@ def extrapolate(fits: dict[str, dict[str, Any]], baselines: dict[str, float]) ->
             "its longest job); node time = sum over phases: verify (2 teachers x 40 shards of "
             "405k/40 traces) -> training sets (2 x 4 at t_raw(280k), 2 x 2 at "
             "t_trunc_tokens(280k)) "
-            "-> token counts (4 students, each 12 x t_tokens(280k)) -> summaries -> metrics"
+            "-> token counts (4 students x 4 workers, each ceil(12/4) x t_tokens(280k)) "
+            "-> summaries -> metrics"
         ),
     }
 
