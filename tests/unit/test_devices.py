@@ -148,6 +148,7 @@ def test_every_rule_script_runs_on_its_jobs_own_gpus(
         return SimpleNamespace(
             log=[tmp_path / f"{gpu}.log"],
             resources=SimpleNamespace(gpu=gpu),
+            threads=1,
             rule="r",
             wildcards={},
             params={},
