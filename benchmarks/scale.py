@@ -25,7 +25,15 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-from benchmarks.common import DEMO_CONFIG, ROOT, demo_trace_file, load_config, num, table
+from benchmarks.common import (
+    DEMO_CONFIG,
+    ROOT,
+    cores,
+    demo_trace_file,
+    load_config,
+    num,
+    table,
+)
 
 # Sizes that keep the section near 15 minutes on 2 cores (each stage on one of them).
 SIZES = (500, 2000, 8000)
@@ -36,7 +44,8 @@ SMOKE_TRACE_ARGS = {"min_words": 200, "latex_answer": True}
 WIDE_PROBLEMS = {"digits": 3, "operators": ["+", "-", "*"], "min_operations": 2}
 # The paper configuration (configs/paper.yaml): per teacher, the pool's 405k problems are generated
 # and verified in 40 shards, ~283k traces verified, one regime of 280k; 12 training sets (2 teachers
-# x raw, 2 compressors, 2 truncations, answer-only) and 4 students' token counts over all 12.
+# x raw, 2 compressors, 2 truncations, answer-only), whose tokens are counted once: the 4 students
+# share one tokenizer (same_tokenizer_as), as tests/unit/test_scale_benchmark.py checks.
 PAPER_CONFIG = ROOT / "configs" / "paper.yaml"
 PAPER = {
     "teachers": 2,
@@ -45,9 +54,12 @@ PAPER = {
     "regime": 280_000,
     "shards": 40,
     "sets_per_teacher": 6,
-    "students": 4,
-    # resources.training_set_tokens.cpus: a student's job counts that many sets at a time.
-    "token_count_workers": 4,
+    # resources.training_set.cpus: processes of a token-unit truncation's job.
+    "truncation_workers": 4,
+    # Students without same_tokenizer_as: one training_set_tokens job each.
+    "counting_students": 1,
+    # resources.training_set_tokens.cpus: a counting job's processes.
+    "token_count_workers": 16,
     "node_cores": 16,
 }
 BUDGET_S = 3600
@@ -88,6 +100,10 @@ def _named(**items: Any) -> Any:
     return named
 
 
+# The job's threads (its processes) as a stage sees them: 1 but in parallel_speedups.
+WORKERS = 1
+
+
 def _smk(rule: str, folder: Path, input: dict, output: dict, params: dict, wildcards: dict) -> Any:
     """The `snakemake` object a rule script reads."""
     return SimpleNamespace(
@@ -98,7 +114,7 @@ def _smk(rule: str, folder: Path, input: dict, output: dict, params: dict, wildc
         wildcards=_named(**wildcards),
         log=_named(log=str(folder / "logs" / f"{rule}.log")),
         resources=SimpleNamespace(),
-        threads=1,
+        threads=WORKERS,
         scriptdir=str(ROOT / "scripts"),
     )
 
@@ -175,16 +191,22 @@ def _regime(folder: Path, n: int) -> int:
 
 
 def _training_set_tokens(folder: Path, n: int) -> None:
+    regime = _regime(folder, n)
     _script("training_set_tokens").main(
         _smk(
             "training_set_tokens",
             folder,
             {
-                "datasets": [str(folder / f"set-raw-chars-{n}.jsonl")],
+                # With several workers, as many copies of the set: one per process.
+                "datasets": [str(folder / f"set-raw-chars-{n}.jsonl")] * WORKERS,
                 "tokenizer": str(folder / "tokenizer"),
             },
             {"counts": str(folder / f"tokens-{n}.json")},
-            {"names": [f"t/raw/{_regime(folder, n)}"], "max_length": 16384},
+            {
+                # The summaries stage reads the first: t/raw/<regime>.
+                "names": [f"t/{'raw' if i == 0 else f'copy{i}'}/{regime}" for i in range(WORKERS)],
+                "max_length": 16384,
+            },
             {"student": "s"},
         )
     )
@@ -272,10 +294,13 @@ def _status_kib(field: str) -> int:
     raise KeyError(field)
 
 
-def run_stage(name: str, folder: Path, n: int) -> dict[str, Any]:
-    """One stage's time and memory, run in this process (the harness's subprocess)."""
+def run_stage(name: str, folder: Path, n: int, workers: int = 1) -> dict[str, Any]:
+    """One stage's time and memory, run in this process (the harness's subprocess), its job
+    given `workers` threads."""
     import resource
 
+    global WORKERS
+    WORKERS = workers
     function = STAGES[name][1]
     # Imports first, so the baseline holds them and the time leaves them out.
     import transformers  # noqa: F401
@@ -289,6 +314,7 @@ def run_stage(name: str, folder: Path, n: int) -> dict[str, Any]:
     return {
         "stage": name,
         "n": n,
+        "workers": workers,
         "seconds": seconds,
         "baseline_mib": baseline / 1024,
         "peak_mib": _status_kib("VmHWM") / 1024,
@@ -297,9 +323,9 @@ def run_stage(name: str, folder: Path, n: int) -> dict[str, Any]:
     }
 
 
-def _subprocess(name: str, folder: Path, n: int) -> dict[str, Any]:
+def _subprocess(name: str, folder: Path, n: int, workers: int = 1) -> dict[str, Any]:
     env = os.environ | SINGLE_THREAD
-    command = [sys.executable, "-m", "benchmarks.scale", name, str(folder), str(n)]
+    command = [sys.executable, "-m", "benchmarks.scale", name, str(folder), str(n), str(workers)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"stage {name} at N={n} failed:\n{done.stderr[-3000:]}")
@@ -500,28 +526,30 @@ def extrapolate(fits: dict[str, dict[str, Any]], baselines: dict[str, float]) ->
     # Per teacher: raw, 2 compressed and answer-only sets cost as the raw set (a conservative
     # bound: their targets are shorter); the 2 truncated sets as the token-unit truncation.
     job("training_set", "training_set", p["regime"], p["teachers"] * 4)
-    job("truncation", "truncation_tokens", p["regime"], p["teachers"] * 2)
+    # Each of the 2 truncated sets per teacher by truncation_workers one-core processes.
+    cut_by = p["truncation_workers"]
+    job("truncation", "truncation_tokens", p["regime"], p["teachers"] * 2 * cut_by, 1 / cut_by)
     sets = p["teachers"] * p["sets_per_teacher"]
-    # One job per student over all 12 sets, each counted as the raw set (an upper bound), by
-    # token_count_workers processes: as many one-core workers, each counting its share of sets.
+    # One job per counting student over all 12 sets, each counted as the raw set (an upper bound),
+    # by token_count_workers one-core processes that share the sets' examples.
     workers = p["token_count_workers"]
     job(
         "training_set_tokens",
         "training_set_tokens",
         p["regime"],
-        p["students"] * workers,
-        per_job=math.ceil(sets / workers),
+        p["counting_students"] * workers,
+        per_job=sets / workers,
     )
     job("summaries", "summaries", p["regime"], 1)
     job("metrics", "metrics", 1, 1)
-    cores = p["node_cores"]
+    node_cores = p["node_cores"]
     phases = [["verify"], ["training_set", "truncation"], ["training_set_tokens"], ["summaries"]]
     phases.append(["metrics"])
     walls = []
     for phase in phases:
         core_seconds = sum(jobs[j]["jobs"] * jobs[j]["seconds_per_job"] for j in phase)
         longest = max(jobs[j]["seconds_per_job"] for j in phase)
-        walls.append(max(core_seconds / cores, longest))
+        walls.append(max(core_seconds / node_cores, longest))
     return {
         "paper": p,
         "jobs": jobs,
@@ -534,8 +562,9 @@ def extrapolate(fits: dict[str, dict[str, Any]], baselines: dict[str, float]) ->
             "the two largest sizes); a phase takes max(sum of its jobs' t / 16 cores, "
             "its longest job); node time = sum over phases: verify (2 teachers x 40 shards of "
             "405k/40 traces) -> training sets (2 x 4 at t_raw(280k), 2 x 2 at "
-            "t_trunc_tokens(280k)) "
-            "-> token counts (4 students x 4 workers, each ceil(12/4) x t_tokens(280k)) "
+            "t_trunc_tokens(280k) / 4 workers) "
+            "-> token counts (1 tokenizer for the 4 students, 12 sets over 16 workers: "
+            "12 x t_tokens(280k) / 16) "
             "-> summaries -> metrics"
         ),
     }
@@ -580,7 +609,33 @@ def measure(workdir: Path, smoke: bool = False, config_path: Path = DEMO_CONFIG)
         "points": points,
         "fits": fits,
         "extrapolation": extrapolate(fits, baselines),
+        "parallel": parallel_speedups(workdir, sizes[len(sizes) // 2], points),
     }
+
+
+# The stages whose jobs run several processes, and what the extrapolation assumes of them:
+# token-unit truncation splits one set over its workers; token counts give each worker a set.
+PARALLEL = {
+    "truncation_tokens": "one set's time with 1 worker / with w",
+    "training_set_tokens": "w x one set's time with 1 worker / w sets' with w",
+}
+
+
+def parallel_speedups(
+    folder: Path, n: int, points: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """The speedup of each PARALLEL stage with as many workers as this machine's cores, against
+    its one-worker point at the same N measured just before (the extrapolation assumes w)."""
+    workers = cores()
+    speedups = {}
+    if workers > 1:
+        for name in PARALLEL:
+            single = next(p for p in points[name] if p["n"] == n)
+            print(f"scale: {name} at N={n}, {workers} workers", file=sys.stderr, flush=True)
+            point = _subprocess(name, folder, n, workers)
+            scale_up = workers if name == "training_set_tokens" else 1
+            speedups[name] = point | {"speedup": scale_up * single["seconds"] / point["seconds"]}
+    return {"n": n, "workers": workers, "stages": speedups}
 
 
 # Goals (issue 19): linear time; memory that does not grow with N (only the batch or shard).
@@ -656,6 +711,23 @@ def render(result: dict[str, Any]) -> str:
         ["jobs of", "jobs", "traces per job", "min per job", "peak MiB per job"],
         job_rows,
     )
+    parallel = result.get("parallel", {})
+    if parallel.get("stages"):
+        text += "\n" + table(
+            f"Jobs of several processes: speedup with {parallel['workers']} workers at "
+            f"N = {parallel['n']:,} (the extrapolation assumes w)",
+            ["stage", "measured as", "s", "peak MiB", "speedup"],
+            [
+                [
+                    STAGES[name][0],
+                    PARALLEL[name],
+                    num(point["seconds"], 2),
+                    num(point["peak_mib"], 0),
+                    f"{point['speedup']:.2f}x",
+                ]
+                for name, point in parallel["stages"].items()
+            ],
+        )
     verdict = "within" if x["seconds"] <= x["budget_seconds"] else "over"
     if "measured" in result:  # merged into a report of an earlier run of the other sections
         text += f"\nThis section was measured apart: {result['measured']}.\n"
@@ -704,8 +776,8 @@ def before_after(before: dict[str, Any], after: dict[str, Any], title: str) -> s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    name, folder, n = argv or sys.argv[1:]
-    print(json.dumps(run_stage(name, Path(folder), int(n))))
+    name, folder, n, *workers = argv or sys.argv[1:]
+    print(json.dumps(run_stage(name, Path(folder), int(n), int(workers[0]) if workers else 1)))
     return 0
 
 

@@ -24,6 +24,7 @@ from compress_distill.grid import (
     config_variants,
     dropping_compressors,
     run_settings,
+    variant_kind,
 )
 from compress_distill.gpu_fit import (
     check_config,
@@ -112,7 +113,8 @@ def job_resources(entry_of):
 
 def rule_resources(rule, traces=lambda w: 0, cpus=None):
     """A CPU rule's scheduler request, from the config's `resources.<rule>`, its memory and runtime
-    grown by the traces its job reads (`traces(wildcards)`): `resources: **rule_resources(...)`.
+    grown by the traces its job reads (`traces(wildcards)`), its cpus the entry's unless `cpus`
+    (a number or a function of the wildcards) says: `resources: **rule_resources(...)`.
     """
     spec = config["resources"][rule]
     return {
@@ -252,6 +254,14 @@ def dropped_files(wildcards):
         name: compressed_shards(wildcards.teacher, name)
         for name in dropping_compressors(config.get("compressors", {}))
     }
+
+
+def training_set_threads(wildcards):
+    """A training set's processes: resources.training_set.cpus for a token-unit truncation, which
+    tokenizes every trace; 1 for the others."""
+    if truncation_tokenizer() and variant_kind(wildcards.variant) == "truncated":
+        return config["resources"]["training_set"]["cpus"]
+    return 1
 
 
 def truncation_tokenizer():

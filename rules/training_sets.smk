@@ -32,8 +32,10 @@ rule training_set:
         f"{LOGS}/training_set/{{teacher}}/{{variant}}/{{regime}}.log",
     conda:
         "../envs/data.yaml"
+    # Token-unit truncation tokenizes every trace, in resources.training_set.cpus processes.
+    threads: training_set_threads
     resources:
-        **rule_resources("training_set", lambda w: int(w.regime)),
+        **rule_resources("training_set", lambda w: int(w.regime), training_set_threads),
     params:
         seed=config["training_sets"]["seed"],
         unit=config["truncation"]["unit"],
@@ -57,13 +59,14 @@ rule training_set_tokens:
         f"{LOGS}/training_set_tokens/{{student}}.log",
     conda:
         "../envs/data.yaml"
-    # One training set per process: the job's runtime is that of the sets its busiest one counts.
+    # Its processes share the sets' examples: the runtime is that of the sets over the processes.
     threads: TOKEN_COUNT_CPUS
     resources:
         **rule_resources(
             "training_set_tokens",
-            lambda w: math.ceil(len(training_sets()) / TOKEN_COUNT_CPUS)
-            * max(REGIMES),
+            lambda w: math.ceil(
+                len(training_sets()) * max(REGIMES) / TOKEN_COUNT_CPUS
+            ),
         ),
     params:
         # The name of each input dataset, in input order.
@@ -72,3 +75,37 @@ rule training_set_tokens:
         code=script_code_hash("training_set_tokens"),
     script:
         "../scripts/training_set_tokens.py"
+
+
+# Students with another's tokenizer (students.<name>.same_tokenizer_as) take its counts, checked.
+SHARED_TOKENIZERS = {
+    name: student["same_tokenizer_as"]
+    for name, student in config["students"].items()
+    if "same_tokenizer_as" in student
+}
+
+if SHARED_TOKENIZERS:
+
+    ruleorder: shared_training_set_tokens > training_set_tokens
+
+    rule shared_training_set_tokens:
+        input:
+            counted=lambda w: student_token_counts()[SHARED_TOKENIZERS[w.student]],
+            tokenizer=f"{RESULTS}/students/{{student}}/tokenizer",
+            counted_tokenizer=lambda w: f"{RESULTS}/students/{SHARED_TOKENIZERS[w.student]}/tokenizer",
+        output:
+            f"{RESULTS}/students/{{student}}/training_set_tokens.json",
+        log:
+            f"{LOGS}/shared_training_set_tokens/{{student}}.log",
+        wildcard_constraints:
+            student="|".join(SHARED_TOKENIZERS),
+        conda:
+            "../envs/data.yaml"
+        # It loads two tokenizers, as student_tokenizer loads one.
+        resources:
+            **rule_resources("student_tokenizer"),
+        params:
+            key=lambda w: f"students.{w.student}.same_tokenizer_as",
+            code=script_code_hash("shared_training_set_tokens"),
+        script:
+            "../scripts/shared_training_set_tokens.py"

@@ -26,6 +26,7 @@ def main(smk) -> None:
             out_path=smk.output.dataset,
             unit=smk.params.unit,
             tokenizer=load_tokenizer(tokenizer) if tokenizer else None,
+            workers=smk.threads,
         )
         keys = {key: smk.wildcards[key] for key in ("teacher", "variant", "regime")}
         write_json(smk.output.stats, keys | stats | {"origins": origins})

@@ -1,5 +1,6 @@
 """Rule training_set_tokens: every training set's completion tokens in one student's tokenizer, and
-its examples too long for the student's max_length (training leaves them out), a set per thread."""
+its examples too long for the student's max_length (training leaves them out), by one process per
+thread."""
 
 from compress_distill.io import write_json
 from compress_distill.provenance import recorded
@@ -13,7 +14,7 @@ def main(smk) -> None:
             sets, smk.input.tokenizer, smk.params.max_length, workers=smk.threads
         )
         write_json(smk.output[0], counts)
-        print(f"{smk.wildcards.student}: {len(counts)} training sets, {smk.threads} at a time")
+        print(f"{smk.wildcards.student}: {len(counts)} training sets, by {smk.threads} processes")
 
 
 if __name__ == "__main__":

@@ -114,6 +114,34 @@ def _check_references(config: dict[str, Any]) -> None:
             raise ConfigError("config key 'truncation.tokenizer': required when unit is tokens")
         if tokenizer not in students:
             raise _undefined("truncation.tokenizer", "student", tokenizer, students)
+    _check_shared_tokenizers(students)
+
+
+def _check_shared_tokenizers(students: dict[str, Any]) -> None:
+    """A student's `same_tokenizer_as` names another student that counts its own tokens, with
+    the same max_length: the counts it reuses include the examples too long for that length."""
+    from compress_distill.training.settings import TrainSettings
+
+    for name, student in students.items():
+        other = student.get("same_tokenizer_as")
+        if other is None:
+            continue
+        key = f"students.{name}.same_tokenizer_as"
+        if other not in students or other == name:
+            raise _undefined(key, "other student", other, {s: 1 for s in students if s != name})
+        if "same_tokenizer_as" in students[other]:
+            raise ConfigError(
+                f"config key '{key}': {other!r} reuses the counts of "
+                f"{students[other]['same_tokenizer_as']!r}; name that student instead"
+            )
+        lengths = [
+            TrainSettings.from_config(students[s].get("training")).max_length for s in (name, other)
+        ]
+        if lengths[0] != lengths[1]:
+            raise ConfigError(
+                f"config key '{key}': {name!r} trains with max_length {lengths[0]} and {other!r} "
+                f"with {lengths[1]}; the counts of examples too long differ, so remove the key"
+            )
 
 
 def _check_choice_fields(config: dict[str, Any]) -> None:

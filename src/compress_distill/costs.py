@@ -37,6 +37,7 @@ STAGES = {
     "student_tokenizer": "setup",
     "base_model": "setup",
     "training_set_tokens": "setup",
+    "shared_training_set_tokens": "setup",
     "generate": "generation",
     "verify": "verification",
     "teacher_stats": "verification",

@@ -9,11 +9,13 @@ problems that every variant has, so smaller regimes are subsets of larger ones.
 from __future__ import annotations
 
 import json
+import math
 import random
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, Self
@@ -26,7 +28,6 @@ from compress_distill.stats import ratio
 from compress_distill.students.tokenizers import (
     as_student_reads,
     load_tokenizer,
-    rendered_lengths,
 )
 
 
@@ -173,40 +174,83 @@ def token_stats(
     max_length: int,
     batch_size: int = TOKEN_BATCH,
 ) -> dict[str, Any]:
-    """Total and mean tokens of the completions in one student's tokenizer, and how many examples
-    training will leave out for being longer than its max_length (prompt and completion through
-    its chat template, as training measures them). Tokenized `batch_size` examples at a time."""
+    """Total and mean completion tokens in one student's tokenizer, as training counts them, and
+    how many examples training will leave out for being longer than its max_length.
+
+    Each example is tokenized once, prompt and completion through the student's chat template;
+    its completion is what follows the tokens it shares with its prompt rendered alone (TRL's
+    prompt/completion split: the tokens the loss falls on, the template's end of turn included).
+    Tokenized `batch_size` examples at a time.
+    """
+    return _with_mean(_token_sums(examples, tokenizer, max_length, batch_size))
+
+
+def _token_sums(
+    examples: Iterable[dict[str, Any]], tokenizer: Any, max_length: int, batch_size: int
+) -> tuple[int, int, int]:
+    """(completion tokens, examples, examples too long) of token_stats."""
     total = count = too_long = 0
     items = iter(examples)
     while batch := list(islice(items, batch_size)):
-        texts = [completion_text(example) for example in batch]
-        total += sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
+        read = as_student_reads(batch, tokenizer)
+        wholes = tokenizer.apply_chat_template(
+            [e["prompt"] + e["completion"] for e in read], return_dict=False
+        )
+        prompts = tokenizer.apply_chat_template(
+            [e["prompt"] for e in read], add_generation_prompt=True, return_dict=False
+        )
+        for whole, prompt in zip(wholes, prompts, strict=True):
+            total += len(whole) - common_prefix_length(prompt, whole)
+            too_long += len(whole) > max_length
         count += len(batch)
-        lengths = rendered_lengths(as_student_reads(batch, tokenizer), tokenizer)
-        too_long += sum(1 for n in lengths if n > max_length)
+    return total, count, too_long
+
+
+def _with_mean(sums: tuple[int, int, int]) -> dict[str, Any]:
+    total, count, too_long = sums
     # total / count is fmean's value: the sum of integers is exact in both.
     return {"total": total, "mean": total / count if count else 0.0, "too_long": too_long}
 
 
-def _set_token_stats(task: tuple[str, str, int]) -> dict[str, Any]:
-    """token_stats of one training set file, in a worker process (its own tokenizer)."""
-    path, tokenizer_dir, max_length = task
-    rows = (row for _, row in iter_jsonl(path))
-    return token_stats(rows, load_tokenizer(tokenizer_dir), max_length)
+def common_prefix_length(first: Sequence[int], second: Sequence[int]) -> int:
+    """How many leading tokens two sequences share."""
+    for index, (a, b) in enumerate(zip(first, second, strict=False)):
+        if a != b:
+            return index
+    return min(len(first), len(second))
+
+
+def _part_token_sums(task: tuple[str, str, int, int, int]) -> tuple[int, int, int]:
+    """_token_sums of every `parts`-th example of one training set file from the `part`-th, in a
+    worker process (its own tokenizer)."""
+    path, tokenizer_dir, max_length, part, parts = task
+    rows = islice((row for _, row in iter_jsonl(path)), part, None, parts)
+    return _token_sums(rows, load_tokenizer(tokenizer_dir), max_length, TOKEN_BATCH)
 
 
 def training_set_token_stats(
     sets: Mapping[str, str | Path], tokenizer_dir: str | Path, max_length: int, workers: int = 1
 ) -> dict[str, dict[str, Any]]:
-    """token_stats of each named training set file, `workers` sets at a time: each set is one
-    process's work, since the chat-template rendering that dominates runs in Python."""
-    tasks = [(str(path), str(tokenizer_dir), max_length) for path in sets.values()]
-    if workers <= 1 or len(tasks) <= 1:
-        results = [_set_token_stats(task) for task in tasks]
+    """token_stats of each named training set file, by `workers` processes: each set in parts
+    (every k-th example), about four parts per worker so that unequal sets even out, the parts'
+    sums added up. The counts are the same for any number of workers."""
+    parts = math.ceil(4 * workers / len(sets)) if workers > 1 and sets else 1
+    tasks = [
+        (str(path), str(tokenizer_dir), max_length, part, parts)
+        for path in sets.values()
+        for part in range(parts)
+    ]
+    if workers <= 1:
+        counted = [_part_token_sums(task) for task in tasks]
     else:
         with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
-            results = list(pool.map(_set_token_stats, tasks))
-    return dict(zip(sets, results, strict=True))
+            counted = list(pool.map(_part_token_sums, tasks))
+    results = {}
+    for index, name in enumerate(sets):
+        shares = counted[index * parts : (index + 1) * parts]
+        total, count, too_long = (sum(column) for column in zip(*shares, strict=True))
+        results[name] = _with_mean((total, count, too_long))
+    return results
 
 
 def add_ratios(stats: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
@@ -237,30 +281,92 @@ def build_training_set(
     compressed = {(r["problem_id"], r["sample_index"]): r for r in compressed_rows}
     ids = select_problems(list(raw), available, regime, seed)
     origins: Counter[str] = Counter()
-    examples = list(
-        _examples(raw, compressed, ids, variant, prompt_template, unit, tokenizer, origins)
-    )
+    recipe = ExampleRecipe(variant, prompt_template, unit)
+    examples = list(_examples(raw, compressed, ids, recipe, tokenizer, origins))
     return examples, dict(origins)
+
+
+@dataclass(frozen=True)
+class ExampleRecipe:
+    """How a training set turns a raw trace and its compressed partner into an example."""
+
+    variant: str
+    prompt_template: str
+    unit: str = "chars"
+
+    def make(
+        self, row: dict[str, Any], partner: dict[str, Any] | None, tokenizer: Any
+    ) -> tuple[dict[str, Any], str]:
+        """The example of one problem and its target's origin (see target_text)."""
+        text, origin = target_text(self.variant, row, partner, self.unit, tokenizer)
+        reasoning, text = split_target(text, _target_response(self.variant, row, partner))
+        example = make_example(
+            row["problem_id"], row["question"], self.prompt_template, text, reasoning
+        )
+        return example, origin
+
+
+# Problems a pool of workers is handed at a time: the rows of one batch, never of a whole set,
+# are in memory (an executor's map would read its whole input ahead).
+POOL_BATCH = 512
+_worker_tokenizer: Any = None
+
+
+def _start_worker(tokenizer: Any) -> None:
+    global _worker_tokenizer
+    _worker_tokenizer = tokenizer
+
+
+def _make_in_worker(
+    task: tuple[ExampleRecipe, dict[str, Any], dict[str, Any] | None],
+) -> tuple[dict[str, Any], str]:
+    recipe, row, partner = task
+    return recipe.make(row, partner, _worker_tokenizer)
 
 
 def _examples(
     raw: Mapping[str, dict[str, Any]],
     compressed: Mapping[tuple[str, int], dict[str, Any]],
     ids: Sequence[str],
-    variant: str,
-    prompt_template: str,
-    unit: str,
+    recipe: ExampleRecipe,
     tokenizer: Any,
     origins: Counter[str],
+    workers: int = 1,
 ) -> Iterator[dict[str, Any]]:
-    """The examples of the problems `ids`, one at a time, counting each target's origin."""
+    """The examples of the problems `ids`, in order, counting each target's origin: made here, or
+    by `workers` processes (for token-unit truncation, which tokenizes every trace) in batches."""
+    tasks = _tasks(raw, compressed, ids, recipe)
+    if workers <= 1:
+        made: Iterable[tuple[dict[str, Any], str]] = (
+            recipe.make(row, partner, tokenizer) for _, row, partner in tasks
+        )
+        yield from _tallied(made, origins)
+        return
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(tokenizer,)) as pool:
+        while batch := list(islice(tasks, POOL_BATCH)):
+            chunk = max(1, len(batch) // (4 * workers))
+            yield from _tallied(pool.map(_make_in_worker, batch, chunksize=chunk), origins)
+
+
+def _tasks(
+    raw: Mapping[str, dict[str, Any]],
+    compressed: Mapping[tuple[str, int], dict[str, Any]],
+    ids: Sequence[str],
+    recipe: ExampleRecipe,
+) -> Iterator[tuple[ExampleRecipe, dict[str, Any], dict[str, Any] | None]]:
+    """Each problem's raw trace and compressed partner (None: none), read one at a time."""
     for problem_id in ids:
         row = raw[problem_id]
-        partner = compressed.get((problem_id, row["sample_index"]))
-        text, origin = target_text(variant, row, partner, unit, tokenizer)
-        reasoning, text = split_target(text, _target_response(variant, row, partner))
+        yield recipe, row, compressed.get((problem_id, row["sample_index"]))
+
+
+def _tallied(
+    made: Iterable[tuple[dict[str, Any], str]], origins: Counter[str]
+) -> Iterator[dict[str, Any]]:
+    """The examples, counting each one's origin in `origins`."""
+    for example, origin in made:
         origins[origin] += 1
-        yield make_example(problem_id, row["question"], prompt_template, text, reasoning)
+        yield example
 
 
 class RowsOnDisk(Mapping[Any, dict[str, Any]]):
@@ -326,10 +432,12 @@ def write_training_set(
     out_path: str | Path,
     unit: str = "chars",
     tokenizer: Any = None,
+    workers: int = 1,
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """`build_training_set` from JSONL shards, written to `out_path` as it is made: the same bytes,
-    with one trace at a time in memory (the shards are indexed by offset, then read in selection
-    order). Returns the set's `length_stats` and origins."""
+    with one trace (or one batch, with `workers` processes) at a time in memory (the shards are
+    indexed by offset, then read in selection order). Returns the set's `length_stats` and
+    origins."""
     with RowsOnDisk(verified_paths) as raw, RowsOnDisk(compressed_paths) as compressed:
         slim = (
             {"problem_id": row["problem_id"], "sample_index": row["sample_index"], "at": where}
@@ -342,9 +450,8 @@ def write_training_set(
         ids = select_problems(list(raw), available, regime, seed)
         origins: Counter[str] = Counter()
         chars: list[int] = []
-        examples = _examples(
-            raw, compressed, ids, variant, prompt_template, unit, tokenizer, origins
-        )
+        recipe = ExampleRecipe(variant, prompt_template, unit)
+        examples = _examples(raw, compressed, ids, recipe, tokenizer, origins, workers)
         write_jsonl(out_path, _counted(examples, chars))
     return char_stats(chars), dict(origins)
 

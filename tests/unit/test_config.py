@@ -99,6 +99,53 @@ def test_bad_config_names_the_key(edit, message):
     assert message in str(info.value)
 
 
+def _twin(config, **entry):
+    """A second student, a copy of tiny with `entry` on top."""
+    config["students"]["twin"] = copy.deepcopy(config["students"]["tiny"]) | entry
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda c: _twin(c, same_tokenizer_as="nobody"),
+            "config key 'students.twin.same_tokenizer_as': undefined other student 'nobody' "
+            "(defined: tiny)",
+        ),
+        (
+            lambda c: _twin(c, same_tokenizer_as="twin"),
+            "undefined other student 'twin'",
+        ),
+        (
+            lambda c: (
+                _twin(c, same_tokenizer_as="tiny"),
+                c["students"]["tiny"].update(same_tokenizer_as="twin"),
+            ),
+            "students.tiny.same_tokenizer_as': 'twin' reuses the counts of 'tiny'; name that "
+            "student instead",
+        ),
+        (
+            lambda c: _twin(
+                c, same_tokenizer_as="tiny", training={"max_length": 2048, "learning_rate": 0.003}
+            ),
+            "'twin' trains with max_length 2048 and 'tiny' with 1024",
+        ),
+    ],
+)
+def test_bad_shared_tokenizer_names_the_key(edit, message):
+    config = _load("configs/tiny.yaml")
+    edit(config)
+    with pytest.raises(ConfigError, match=r"config key 'students\.") as info:
+        _validate(config)
+    assert message in str(info.value)
+
+
+def test_a_student_may_share_another_students_tokenizer():
+    config = _load("configs/tiny.yaml")
+    _twin(config, same_tokenizer_as="tiny")
+    assert _validate(config)["students"]["twin"]["same_tokenizer_as"] == "tiny"
+
+
 def test_canonical_sorts_keys_at_every_level_and_keeps_list_order():
     one = {"b": 1, "a": {"y": [{"q": 1, "p": 2}, 3], "x": None}}
     other = {"a": {"x": None, "y": [{"p": 2, "q": 1}, 3]}, "b": 1}

@@ -192,6 +192,6 @@ def test_every_stage_rule_of_the_workflow_is_counted():
         name
         for path in (ROOT / "rules").glob("*.smk")
         if path.name not in aggregates
-        for name in re.findall(r"^rule (\w+):", path.read_text(), re.M)
+        for name in re.findall(r"^\s*rule (\w+):", path.read_text(), re.M)
     }
     assert rules == set(STAGES)

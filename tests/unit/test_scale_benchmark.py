@@ -29,15 +29,27 @@ def test_extrapolation_follows_its_formula():
     x = scale.extrapolate(fits, dict.fromkeys(scale.STAGES, 100.0))
     p = scale.PAPER
     verify = p["teachers"] * p["generated"] * 1e-3 / p["node_cores"]  # 80 shards fill the node
-    # Each student's job: 4 workers over 12 sets, 3 sets in a row each; 4 jobs x 4 fill the node.
-    tokens = 3 * p["regime"] * 1e-3
+    # One counting job: 16 workers share the 12 sets' examples.
+    tokens = 12 * p["regime"] * 1e-3 / 16
     assert x["phase_seconds"][0] == pytest.approx(verify)
-    assert x["phase_seconds"][1] == pytest.approx(p["regime"] * 1e-3)  # 12 jobs on 16 cores
+    # 8 sets and 4 truncations x 4 workers: each set at raw speed is the longest job.
+    assert x["phase_seconds"][1] == pytest.approx(p["regime"] * 1e-3)
     assert x["phase_seconds"][2] == pytest.approx(tokens)
     assert x["seconds"] == pytest.approx(sum(x["phase_seconds"]))
     assert all(job["peak_mib_per_job"] == pytest.approx(101.0) for job in x["jobs"].values())
     rows = scale.goals(x and {"fits": fits, "extrapolation": x}, lambda *r: list(r))
     assert [r[2] for r in rows] == [True, True, x["seconds"] <= 3600]
+
+
+def test_the_paper_constants_are_the_paper_configs():
+    config = load_config(scale.PAPER_CONFIG)
+    students = config["students"].values()
+    counting = [s for s in students if "same_tokenizer_as" not in s]
+    assert scale.PAPER["counting_students"] == len(counting)
+    workers = config["resources"]["training_set_tokens"]["cpus"]
+    assert scale.PAPER["token_count_workers"] == workers
+    assert scale.PAPER["truncation_workers"] == config["resources"]["training_set"]["cpus"]
+    assert scale.PAPER["teachers"] == len(config["teachers"])
 
 
 def test_one_stage_runs_in_its_own_process(tmp_path):

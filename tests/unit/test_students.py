@@ -20,6 +20,7 @@ from compress_distill.students.tokenizers import (
     load_tokenizer,
     save_student_tokenizer,
     template_renders_reasoning,
+    tokenization_difference,
 )
 from compress_distill.training.records import weights_sha256
 from compress_distill.training.trainer import load_trained_model
@@ -211,3 +212,20 @@ def test_a_students_chat_template_replaces_the_tokenizers_own(tmp_path: Path) ->
     assert "<think>\nOne and one.\n</think>\n\n\\boxed{2}" in rendered
     save_student_tokenizer({"kind": "from_config"}, tmp_path / "plain")
     assert not template_renders_reasoning(load_tokenizer(tmp_path / "plain"))
+
+
+def test_tokenization_difference_names_what_would_count_differently(tmp_path: Path) -> None:
+    template = (ROOT / "data/chat_templates/qwen3.jinja").read_text(encoding="utf-8")
+    for name in ("a", "b"):
+        save_student_tokenizer({"kind": "from_config"}, tmp_path / name)
+    save_student_tokenizer({"kind": "from_config"}, tmp_path / "qwen3", template)
+    build_char_tokenizer("0123456789 +=", tmp_path / "digits")
+    build_bpe_tokenizer([TRACE] * 20, 300, tmp_path / "bpe")
+    assert tokenization_difference(tmp_path / "a", tmp_path / "b") is None
+    assert tokenization_difference(tmp_path / "a", tmp_path / "qwen3") == (
+        "their chat templates differ"
+    )
+    assert tokenization_difference(tmp_path / "a", tmp_path / "digits") == (
+        "their tokenizations differ"
+    )
+    assert tokenization_difference(tmp_path / "bpe", tmp_path / "a") == "their tokenizations differ"

@@ -106,7 +106,8 @@ def test_stats_and_ratios(tmp_path):
     stats = add_ratios(stats, raw_stats)
     chars = sum(len(completion_text(e)) for e in short)
     assert stats["total_chars"] == chars and stats["examples"] == 30
-    assert stats["tokens"]["tiny"]["total"] == chars  # one token per character
+    # One token per character, and each completion's end of turn (EOS), as the loss counts it.
+    assert stats["tokens"]["tiny"]["total"] == chars + 30
     assert stats["chars_ratio"] == pytest.approx(chars / raw_stats["total_chars"])
     assert 0 < stats["tokens_ratio"]["tiny"] < 1
     assert add_ratios(raw_stats, raw_stats)["chars_ratio"] == 1.0

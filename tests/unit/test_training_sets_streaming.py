@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from compress_distill import training_sets
 from compress_distill.compression import (
     answer_suffix,
     compress_rows,
@@ -17,7 +18,7 @@ from compress_distill.compression import (
     truncate_to_match,
 )
 from compress_distill.engines.scripted import STYLES, ScriptedTeacher
-from compress_distill.io import dumps, write_jsonl
+from compress_distill.io import dumps, read_jsonl, write_jsonl
 from compress_distill.students.tokenizers import build_bpe_tokenizer, rendered_lengths
 from compress_distill.tasks.arithmetic import ArithmeticSpec, make_problems
 from compress_distill.training_sets import (
@@ -113,6 +114,26 @@ def test_streamed_set_has_the_one_shot_bytes(tmp_path, demo_rows, bpe, variant, 
     assert len(examples) == 30 and sum(origins.values()) == 30
 
 
+@pytest.mark.parametrize("variant", ["truncated-extractive", "raw"])
+def test_a_set_made_by_worker_processes_has_the_same_bytes(
+    tmp_path, demo_rows, bpe, variant, monkeypatch
+):
+    """training_set's processes (token-unit truncation, resources.training_set.cpus), handed
+    batches of 7 problems, write what one process writes."""
+    monkeypatch.setattr(training_sets, "POOL_BATCH", 7)
+    verified, compressed = demo_rows
+    shards = _shards(tmp_path, verified, "verified"), _shards(tmp_path, compressed, "compressed")
+    made = {}
+    for workers in (1, 2):
+        out = tmp_path / f"{workers}.jsonl"
+        made[workers] = write_training_set(
+            *shards, [], variant, 30, 7, PROMPT, out, "tokens", bpe, workers=workers
+        )
+        assert len(out.read_bytes().splitlines()) == 30
+    assert (tmp_path / "2.jsonl").read_bytes() == (tmp_path / "1.jsonl").read_bytes()
+    assert dumps(made[2]) == dumps(made[1])
+
+
 def test_streamed_set_names_a_malformed_line(tmp_path, demo_rows):
     path = _shards(tmp_path, demo_rows[0], "verified", parts=1)[0]
     with path.open("a", encoding="utf-8") as handle:
@@ -132,7 +153,8 @@ def test_batched_token_stats_equal_one_call(demo_rows, bpe, batch_size):
 
 
 def test_sets_counted_in_parallel_equal_one_by_one(demo_rows, bpe, tmp_path):
-    """training_set_tokens' processes, one set each, count what one process counts."""
+    """training_set_tokens' processes, each counting every k-th example of a set, count what one
+    process counts, with as many parts as sets or more."""
     bpe.save_pretrained(tmp_path / "tokenizer")
     sets = {}
     for variant, regime in (("raw", 30), ("answer-only", 20), ("raw", 10)):
@@ -141,7 +163,9 @@ def test_sets_counted_in_parallel_equal_one_by_one(demo_rows, bpe, tmp_path):
         write_jsonl(sets[f"{variant}/{regime}"], examples)
     serial = training_set_token_stats(sets, tmp_path / "tokenizer", 300)
     assert list(serial) == list(sets) and all(stats["total"] > 0 for stats in serial.values())
-    assert training_set_token_stats(sets, tmp_path / "tokenizer", 300, workers=2) == serial
+    for workers in (2, 3):
+        assert training_set_token_stats(sets, tmp_path / "tokenizer", 300, workers) == serial
+    assert dumps(serial["raw/30"]) == dumps(token_stats(read_jsonl(sets["raw/30"]), bpe, 300))
 
 
 def _best_of_all_cut_points(raw, target, answer, tokenizer):

@@ -75,3 +75,31 @@ def test_changing_a_drop_compressor_reruns_every_set_of_the_grid(finished_tiny, 
     assert jobs["compress"] == 3 and jobs["training_set"] == 24
     assert jobs["train"] == 8 and jobs["evaluate"] == 8  # the whole grid
     assert "generate" not in jobs and "verify" not in jobs and "base_model" not in jobs
+
+
+def test_a_student_of_the_same_tokenizer_reuses_the_counts_once_checked(finished_tiny, tmp_path):
+    run = clone(finished_tiny, tmp_path)
+    counts = "results/students/{}/training_set_tokens.json"
+
+    def add_twin(config, **entry):
+        config["grid"]["students"] = ["tiny"]
+        twin = config["students"]["tiny"] | {"same_tokenizer_as": "tiny"}
+        config["students"]["twin"] = twin | entry
+
+    run.edit_config(add_twin)
+    assert run.planned_jobs(counts.format("twin")) == {
+        "student_tokenizer": 1,
+        "shared_training_set_tokens": 1,
+        "total": 2,
+    }
+    run.run(counts.format("twin"))
+    twin, tiny = (run.path(counts.format(s)).read_text() for s in ("twin", "tiny"))
+    assert twin == tiny
+
+    # Another chat template counts other tokens: the job stops and says which key to remove.
+    run.edit_config(lambda c: add_twin(c, chat_template="data/chat_templates/qwen3.jinja"))
+    failed = run.run(counts.format("twin"), check=False)
+    assert failed.returncode != 0
+    log = run.path("results/logs/shared_training_set_tokens/twin.log").read_text()
+    assert "config key 'students.twin.same_tokenizer_as'" in log
+    assert "their chat templates differ" in log

@@ -52,6 +52,8 @@ def test_paper_grid_job_counts(dry_run):
     assert jobs["base_model"] == 4 and jobs["teacher_stats"] == 2
     # raw, 2 compressors, 2 truncations, answer-only; one regime; both teachers
     assert jobs["training_set"] == 2 * 6
+    # The four students share one tokenizer: one job counts, three reuse its counts.
+    assert jobs["training_set_tokens"] == 1 and jobs["shared_training_set_tokens"] == 3
 
 
 def test_gpu_jobs_request_what_their_config_entry_says(dry_run):
@@ -123,3 +125,13 @@ def test_cpu_jobs_ask_for_their_rules_resources_grown_by_their_traces(dry_run):
     assert int(training_set["mem_mb"]) > int(verify["mem_mb"])
     workers = str(config["verification"]["workers"])
     assert {r["cpus_per_task"] for _, r in _requests(output, "verify")} == {workers}
+    # Token-unit truncation tokenizes in resources.training_set.cpus processes, other sets in one.
+    cpus = {w["variant"]: r["cpus_per_task"] for w, r in _requests(output, "training_set")}
+    truncating = str(config["resources"]["training_set"]["cpus"])
+    assert {v: c for v, c in cpus.items() if v.startswith("truncated-")} == {
+        "truncated-qwen_instruct": truncating,
+        "truncated-llama_instruct": truncating,
+    }
+    assert {c for v, c in cpus.items() if not v.startswith("truncated-")} == {"1"}
+    (_, counting), *_ = _requests(output, "training_set_tokens")
+    assert counting["cpus_per_task"] == str(config["resources"]["training_set_tokens"]["cpus"])

@@ -178,3 +178,27 @@ def rendered_lengths(examples: list[dict[str, Any]], tokenizer: Any) -> list[int
     """Each example's tokens, prompt and completion through the student's chat template."""
     conversations = [e["prompt"] + e["completion"] for e in examples]
     return [len(ids) for ids in tokenizer.apply_chat_template(conversations, return_dict=False)]
+
+
+def tokenization_difference(first: str | Path, second: str | Path) -> str | None:
+    """What would make two saved tokenizers count an example's tokens differently, or None:
+    their tokenization (vocabulary, merges, normalizer, pre- and post-processing, added tokens),
+    their special tokens, or the chat template that renders an example."""
+    a, b = load_tokenizer(first), load_tokenizer(second)
+    aspects = {
+        "tokenizations": _tokenization,
+        "special tokens": lambda t: t.special_tokens_map,
+        "chat templates": lambda t: t.chat_template,
+    }
+    for aspect, of in aspects.items():
+        if of(a) != of(b):
+            return f"their {aspect} differ"
+    return None
+
+
+def _tokenization(tokenizer: Any) -> Any:
+    """A fast tokenizer's whole pipeline, serialized; a slow one's class and vocabulary."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        return backend.to_str()
+    return type(tokenizer).__name__, tokenizer.get_vocab()
