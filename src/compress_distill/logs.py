@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,10 @@ def log_to(path: str | Path) -> Iterator[None]:
         os.dup2(log.fileno(), 2)
         try:
             yield
+        except BaseException:
+            # Into the log as well: a failed job's log says why (Snakemake shows only its path).
+            traceback.print_exc()
+            raise
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
