@@ -79,7 +79,9 @@ def test_the_cost_ledger_sums_the_provenance_records(finished_tiny):
     assert sum(int(row["jobs"]) for row in ledger) == len(stage_records)
     core_s = sum(r["wall_time_s"] * r["held"]["threads"] for r in stage_records)
     assert sum(float(row["core_h"]) for row in ledger) * 3600 == pytest.approx(core_s, abs=0.01)
-    for rule in STAGES:  # every stage of the grid ran and is counted
+    # Every stage rule ran and is counted, but the one for a second student of one tokenizer
+    # (test_compression_stage.py runs it).
+    for rule in set(STAGES) - {"shared_training_set_tokens"}:
         jobs = sum(int(row["jobs"]) for row in ledger if row["rule"] == rule)
         assert jobs == sum(r["rule"] == rule for r in stage_records) > 0, rule
     with (results / "tables/costs.csv").open() as handle:
