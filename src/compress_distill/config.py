@@ -128,7 +128,9 @@ def _check_shared_tokenizers(students: dict[str, Any]) -> None:
             continue
         key = f"students.{name}.same_tokenizer_as"
         if other not in students or other == name:
-            raise _undefined(key, "other student", other, {s: 1 for s in students if s != name})
+            raise _undefined(
+                key, "other student", other, dict.fromkeys(s for s in students if s != name)
+            )
         if "same_tokenizer_as" in students[other]:
             raise ConfigError(
                 f"config key '{key}': {other!r} reuses the counts of "

@@ -28,6 +28,7 @@ from compress_distill.stats import ratio
 from compress_distill.students.tokenizers import (
     as_student_reads,
     load_tokenizer,
+    rendered_ids,
 )
 
 
@@ -193,9 +194,7 @@ def _token_sums(
     items = iter(examples)
     while batch := list(islice(items, batch_size)):
         read = as_student_reads(batch, tokenizer)
-        wholes = tokenizer.apply_chat_template(
-            [e["prompt"] + e["completion"] for e in read], return_dict=False
-        )
+        wholes = rendered_ids(read, tokenizer)
         prompts = tokenizer.apply_chat_template(
             [e["prompt"] for e in read], add_generation_prompt=True, return_dict=False
         )
@@ -220,12 +219,29 @@ def common_prefix_length(first: Sequence[int], second: Sequence[int]) -> int:
     return min(len(first), len(second))
 
 
-def _part_token_sums(task: tuple[str, str, int, int, int]) -> tuple[int, int, int]:
-    """_token_sums of every `parts`-th example of one training set file from the `part`-th, in a
-    worker process (its own tokenizer)."""
-    path, tokenizer_dir, max_length, part, parts = task
-    rows = islice((row for _, row in iter_jsonl(path)), part, None, parts)
-    return _token_sums(rows, load_tokenizer(tokenizer_dir), max_length, TOKEN_BATCH)
+# The tokenizer of a pool's process: the parent's, handed over once at the process's start.
+_worker_tokenizer: Any = None
+
+
+def _start_worker(tokenizer: Any) -> None:
+    global _worker_tokenizer
+    _worker_tokenizer = tokenizer
+
+
+def _tokenizing_pool(workers: int, tokenizer: Any) -> ProcessPoolExecutor:
+    """Processes that each hold `tokenizer` (as _worker_tokenizer)."""
+    return ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(tokenizer,))
+
+
+def _part_rows(path: str, part: int, parts: int) -> Iterator[dict[str, Any]]:
+    """Every `parts`-th row of a JSONL file from the `part`-th."""
+    return islice((row for _, row in iter_jsonl(path)), part, None, parts)
+
+
+def _part_token_sums_in_worker(task: tuple[str, int, int, int]) -> tuple[int, int, int]:
+    """_token_sums of one part of a training set file, in a pool's process."""
+    path, max_length, part, parts = task
+    return _token_sums(_part_rows(path, part, parts), _worker_tokenizer, max_length, TOKEN_BATCH)
 
 
 def training_set_token_stats(
@@ -234,17 +250,19 @@ def training_set_token_stats(
     """token_stats of each named training set file, by `workers` processes: each set in parts
     (every k-th example), about four parts per worker so that unequal sets even out, the parts'
     sums added up. The counts are the same for any number of workers."""
+    tokenizer = load_tokenizer(tokenizer_dir)
     parts = math.ceil(4 * workers / len(sets)) if workers > 1 and sets else 1
     tasks = [
-        (str(path), str(tokenizer_dir), max_length, part, parts)
-        for path in sets.values()
-        for part in range(parts)
+        (str(path), max_length, part, parts) for path in sets.values() for part in range(parts)
     ]
     if workers <= 1:
-        counted = [_part_token_sums(task) for task in tasks]
+        counted = [
+            _token_sums(_part_rows(path, part, parts), tokenizer, max_length, TOKEN_BATCH)
+            for path, _, part, _ in tasks
+        ]
     else:
-        with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
-            counted = list(pool.map(_part_token_sums, tasks))
+        with _tokenizing_pool(min(workers, len(tasks)), tokenizer) as pool:
+            counted = list(pool.map(_part_token_sums_in_worker, tasks))
     results = {}
     for index, name in enumerate(sets):
         shares = counted[index * parts : (index + 1) * parts]
@@ -309,12 +327,6 @@ class ExampleRecipe:
 # Problems a pool of workers is handed at a time: the rows of one batch, never of a whole set,
 # are in memory (an executor's map would read its whole input ahead).
 POOL_BATCH = 512
-_worker_tokenizer: Any = None
-
-
-def _start_worker(tokenizer: Any) -> None:
-    global _worker_tokenizer
-    _worker_tokenizer = tokenizer
 
 
 def _make_in_worker(
@@ -342,7 +354,7 @@ def _examples(
         )
         yield from _tallied(made, origins)
         return
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(tokenizer,)) as pool:
+    with _tokenizing_pool(workers, tokenizer) as pool:
         while batch := list(islice(tasks, POOL_BATCH)):
             chunk = max(1, len(batch) // (4 * workers))
             yield from _tallied(pool.map(_make_in_worker, batch, chunksize=chunk), origins)

@@ -174,10 +174,15 @@ def as_student_reads(examples: list[dict[str, Any]], tokenizer: Any) -> list[dic
     return [e | {"completion": [_fold_reasoning(m) for m in e["completion"]]} for e in examples]
 
 
+def rendered_ids(examples: list[dict[str, Any]], tokenizer: Any) -> list[list[int]]:
+    """Each example's token ids, prompt and completion through the student's chat template."""
+    conversations = [e["prompt"] + e["completion"] for e in examples]
+    return tokenizer.apply_chat_template(conversations, return_dict=False)
+
+
 def rendered_lengths(examples: list[dict[str, Any]], tokenizer: Any) -> list[int]:
     """Each example's tokens, prompt and completion through the student's chat template."""
-    conversations = [e["prompt"] + e["completion"] for e in examples]
-    return [len(ids) for ids in tokenizer.apply_chat_template(conversations, return_dict=False)]
+    return [len(ids) for ids in rendered_ids(examples, tokenizer)]
 
 
 def tokenization_difference(first: str | Path, second: str | Path) -> str | None:
